@@ -1,0 +1,95 @@
+"""Command line: `genrecrnn data | notebook | predict` (the pipeline's stages call the first two)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from genrecrnn.errors import GenreCRNNError
+
+log = logging.getLogger("genrecrnn")
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    """Data stage: generate or index the data set, write manifest, split and genre list."""
+    from genrecrnn.config import load_params
+    from genrecrnn.dataset import prepare_dataset
+
+    params = load_params(args.params)
+    manifest, split, missing = prepare_dataset(
+        out_dir=params["paths"]["dataset"], genres=params["genres"], sample_rate=params["sample_rate"],
+        seed=params["seed"], **params["data"],
+    )
+    bad = manifest[manifest["status"] != "ok"]
+    for _, row in bad.iterrows():
+        log.warning("left out %s: %s", row["path"], row["reason"])
+    for name in missing:
+        log.warning("split file names %s, which is not among the usable files", name)
+    counts = split["split"].value_counts().to_dict()
+    print(f"data: {len(manifest)} files, {len(bad)} left out; split {counts}; index in {params['paths']['dataset']}")
+    return 0
+
+
+def cmd_notebook(args: argparse.Namespace) -> int:
+    """Run one numbered notebook with papermill, parameters from params.yaml, output atomically under results/."""
+    from genrecrnn.config import find_project_root, load_params
+    from genrecrnn.notebooks import run_notebook
+
+    root = find_project_root()
+    params = load_params(args.params or root / "params.yaml")
+    out = run_notebook(args.name, params=params, root=root)
+    print(f"executed notebook: {out}")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Classify audio files or folders; print a table (and write JSON); non-zero exit if any file failed."""
+    from genrecrnn.predict import predict_paths
+
+    return predict_paths(
+        args.paths, model_path=args.model, top_k=args.top_k, json_path=args.json, timeline=args.timeline,
+        window_seconds=args.window_seconds, window_hop_seconds=args.hop_seconds, combine=args.combine,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with its three sub-commands."""
+    parser = argparse.ArgumentParser(prog="genrecrnn", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", required=True)
+    data = sub.add_parser("data", help="generate or index the data set (DVC stage `data`)")
+    data.add_argument("--params", default="params.yaml", help="parameter file (default: params.yaml)")
+    data.set_defaults(func=cmd_data)
+    nb = sub.add_parser("notebook", help="execute a numbered notebook with papermill (DVC stages)")
+    nb.add_argument("name", help="notebook name, e.g. 01_preprocessing")
+    nb.add_argument("--params", default=None, help="parameter file (default: the project's params.yaml)")
+    nb.set_defaults(func=cmd_notebook)
+    pr = sub.add_parser("predict", help="predict the genre of audio files or folders")
+    pr.add_argument("paths", nargs="+", type=Path, help="audio files or folders (searched recursively)")
+    pr.add_argument("--model", type=Path, default=None, help="a .keras model (default: the pipeline's)")
+    pr.add_argument("--top-k", type=int, default=3, help="genres to show per file (default 3)")
+    pr.add_argument("--json", type=Path, default=None, help="also write full results as JSON to this file")
+    pr.add_argument("--timeline", action="store_true", help="show the top genre of every window")
+    pr.add_argument("--window-seconds", type=float, default=None, help="window length (default: params.yaml)")
+    pr.add_argument("--hop-seconds", type=float, default=None, help="window hop (default: params.yaml)")
+    pr.add_argument("--combine", choices=("mean", "vote"), default="mean", help="how windows are combined")
+    pr.set_defaults(func=cmd_predict)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run a sub-command; package errors print one clear line and exit 1."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s")
+    try:
+        return args.func(args)
+    except GenreCRNNError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

@@ -1,0 +1,359 @@
+"""Data sources, the manifest and the track-level split.
+
+Three sources, chosen by params.yaml `data.source`:
+- synthetic: the built-in seeded genre set (genrecrnn.synth), written in GTZAN layout;
+- gtzan: a local GTZAN copy, original (`genres/<g>/<g>.NNNNN.au`) or common
+  (`genres_original/<g>/<g>.NNNNN.wav`) layout, found from the given root;
+- folder: any `<root>/<label>/<file>` collection of wav/au/flac/ogg/mp3.
+
+The manifest records every file found (path, genre, duration, rate, channels, md5, status,
+reason); files that cannot be used are kept in it with the reason and left out of the split.
+The split assigns whole tracks to train/val/test, so frames of one clip never straddle two.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from genrecrnn.audio import AUDIO_EXTENSIONS, audio_info, load_audio
+from genrecrnn.errors import AudioError, DataError
+from genrecrnn.fileio import atomic_write_text
+
+MANIFEST_FILE = "manifest.csv"
+SPLIT_FILE = "split.csv"
+GENRES_FILE = "genres.json"
+SPLITS = ("train", "val", "test")
+MANIFEST_COLUMNS = [
+    "track_id",
+    "path",
+    "genre",
+    "label",
+    "duration",
+    "sample_rate",
+    "channels",
+    "md5",
+    "status",
+    "reason",
+]
+
+
+def find_gtzan_root(root: Path | str) -> Path:
+    """The folder holding GTZAN's genre folders: root itself, root/genres or root/genres_original (searched 2 deep)."""
+    root = _existing_dir(root)
+    for candidate in (
+        root,
+        root / "genres",
+        root / "genres_original",
+        *root.glob("*/genres_original"),
+        *root.glob("*/genres"),
+    ):
+        if candidate.is_dir() and _label_dirs(candidate):
+            return candidate
+    raise DataError(
+        f"{root}: no GTZAN genre folders found (looked for <genre>/<genre>.NNNNN.au|wav in {root}, "
+        f"{root}/genres and {root}/genres_original); point data.root at the GTZAN copy"
+    )
+
+
+def list_labelled_files(root: Path | str) -> pd.DataFrame:
+    """Every audio file under `root/<label>/` (recursively): columns path, genre, track_id; sorted by path."""
+    root = _existing_dir(root)
+    rows = [
+        {"path": str(f), "genre": label, "track_id": f.relative_to(root).with_suffix("").as_posix()}
+        for label in _label_dirs(root)
+        for f in sorted((root / label).rglob("*"))
+        if f.is_file() and f.suffix.lower() in AUDIO_EXTENSIONS
+    ]
+    if not rows:
+        raise DataError(
+            f"{root}: no audio files ({', '.join(AUDIO_EXTENSIONS)}) in <label>/ subfolders; "
+            "lay the collection out as <root>/<genre>/<file>"
+        )
+    found = pd.DataFrame(rows).sort_values("path", ignore_index=True)
+    if found["genre"].nunique() < 2:
+        raise DataError(
+            f"{root}: only one label ({found['genre'].iloc[0]}) found; a classifier needs at least two"
+        )
+    return found
+
+
+def check_genres(found: Sequence[str], genres: Sequence[str], *, root: Path | str) -> None:
+    """DataError if the labels found on disk differ from params.yaml `genres`, naming the difference."""
+    found_set, want = set(found), set(genres)
+    if found_set != want:
+        raise DataError(
+            f"{root}: labels on disk do not match params.yaml genres. "
+            f"Only on disk: {sorted(found_set - want) or 'none'}; only in params: {sorted(want - found_set) or 'none'}. "
+            f"Set genres to the sorted folder names: {sorted(found_set)}"
+        )
+
+
+def build_manifest(
+    files: pd.DataFrame, *, genres: Sequence[str], min_seconds: float, progress: bool = True
+) -> pd.DataFrame:
+    """Inspect each file (header, full decode, checksum) and mark it ok or with the reason it is unusable."""
+    label_of = {g: i for i, g in enumerate(genres)}
+    rows = [
+        _inspect(path, min_seconds=min_seconds)
+        for path in tqdm(files["path"], disable=not progress, desc="checking audio")
+    ]
+    manifest = pd.concat([files.reset_index(drop=True), pd.DataFrame(rows)], axis=1)
+    manifest["label"] = manifest["genre"].map(label_of).astype(int)
+    return manifest[MANIFEST_COLUMNS]
+
+
+def _inspect(path: str, *, min_seconds: float) -> dict:
+    """Manifest fields of one file; status 'ok' or 'excluded' with the reason."""
+    row = {
+        "duration": np.nan,
+        "sample_rate": 0,
+        "channels": 0,
+        "md5": "",
+        "status": "excluded",
+        "reason": "",
+    }
+    try:
+        info = audio_info(path)
+        row.update(
+            duration=round(info.duration, 4), sample_rate=info.sample_rate, channels=info.channels
+        )
+        row["md5"] = hashlib.md5(Path(path).read_bytes()).hexdigest()
+        # Decode fully: a valid header can still front a truncated or corrupt body.
+        y = load_audio(path, sr=info.sample_rate)
+    except AudioError as err:
+        row["reason"] = str(err)
+        return row
+    if info.duration < min_seconds:
+        row["reason"] = (
+            f"{path}: {info.duration:.2f} s is shorter than data.min_seconds={min_seconds:g} s"
+        )
+    elif not np.any(y):
+        row["reason"] = f"{path}: digital silence throughout; nothing to classify"
+    else:
+        row.update(status="ok", reason="")
+    return row
+
+
+def stratified_split(
+    manifest: pd.DataFrame,
+    *,
+    val_fraction: float,
+    test_fraction: float,
+    seed: int,
+    groups: str | None = None,
+) -> pd.DataFrame:
+    """Assign usable tracks to train/val/test, stratified by genre and seeded: columns track_id, genre, split.
+
+    With `groups` (a manifest column such as an artist), whole groups go to one split.
+    """
+    usable = manifest[manifest["status"] == "ok"]
+    counts = usable["genre"].value_counts()
+    if (counts < 3).any():
+        raise DataError(
+            f"genre(s) {sorted(counts[counts < 3].index)} have fewer than 3 usable tracks; "
+            "a train/val/test split needs at least one of each per genre: add files or remove the genre"
+        )
+    if groups:
+        return _group_split(usable, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed, groups=groups)
+    rng = np.random.default_rng(seed)
+    parts = []
+    # Per genre: shuffle its tracks, then take test, val, train in turn; at least one of each.
+    for genre in sorted(counts.index):
+        ids = np.array(sorted(usable.loc[usable["genre"] == genre, "track_id"]))
+        rng.shuffle(ids)
+        n_test = max(1, round(len(ids) * test_fraction))
+        n_val = max(1, min(round(len(ids) * val_fraction), len(ids) - n_test - 1))
+        names = ["test"] * n_test + ["val"] * n_val + ["train"] * (len(ids) - n_test - n_val)
+        parts.append(pd.DataFrame({"track_id": ids, "genre": genre, "split": names}))
+    return _split_table(pd.concat(parts))
+
+
+def _group_split(
+    usable: pd.DataFrame, *, val_fraction: float, test_fraction: float, seed: int, groups: str
+) -> pd.DataFrame:
+    """Seeded split that keeps each value of column `groups` in one split (approximately stratified)."""
+    if groups not in usable.columns:
+        raise DataError(
+            f"grouping column {groups!r} not in the manifest; columns: {list(usable.columns)}"
+        )
+    rng = np.random.default_rng(seed)
+    keys = np.array(sorted(usable[groups].astype(str).unique()))
+    rng.shuffle(keys)
+    n_test, n_val = round(len(keys) * test_fraction), round(len(keys) * val_fraction)
+    which = {
+        k: ("test" if i < n_test else "val" if i < n_test + n_val else "train")
+        for i, k in enumerate(keys)
+    }
+    return _split_table(usable.assign(split=usable[groups].astype(str).map(which)))
+
+
+def read_split_file(path: Path | str, manifest: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Split from a file: CSV with columns (file, split), or a folder-free list per split; returns (split, missing names).
+
+    `file` is matched against the manifest's file names (e.g. blues.00001.wav) or track ids, so a
+    published split such as GTZAN's fault-filtered one (443 train / 197 val / 290 test) can be used
+    as it is. Files named in the split but not usable in the data are returned as `missing`.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: split file not found (data.split_file)")
+    table = pd.read_csv(path, dtype=str)
+    if not {"file", "split"} <= set(table.columns):
+        raise DataError(
+            f"{path}: a split file needs the columns file,split (one row per file); got {list(table.columns)}"
+        )
+    bad = sorted(set(table["split"]) - set(SPLITS))
+    if bad:
+        raise DataError(f"{path}: unknown split name(s) {bad}; use {', '.join(SPLITS)}")
+    usable = manifest[manifest["status"] == "ok"]
+    lookup = {Path(p).name: t for p, t in zip(usable["path"], usable["track_id"])}
+    lookup.update({Path(p).stem: t for p, t in zip(usable["path"], usable["track_id"])})
+    lookup.update({t: t for t in usable["track_id"]})
+    ids = table["file"].map(
+        lambda f: lookup.get(f, lookup.get(Path(f).name, lookup.get(Path(f).stem)))
+    )
+    missing = sorted(table.loc[ids.isna(), "file"])
+    chosen = table.assign(track_id=ids).dropna(subset=["track_id"]).drop_duplicates("track_id")
+    merged = usable.merge(chosen[["track_id", "split"]], on="track_id")
+    return _split_table(merged), missing
+
+
+def _split_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Sorted (track_id, genre, split) table after checking every split is non-empty."""
+    table = frame[["track_id", "genre", "split"]].sort_values("track_id", ignore_index=True)
+    empty = [s for s in SPLITS if not (table["split"] == s).any()]
+    if empty:
+        raise DataError(f"split(s) {empty} are empty; use more data or larger fractions")
+    return table
+
+
+def write_dataset_index(
+    out_dir: Path | str, manifest: pd.DataFrame, split: pd.DataFrame, genres: Sequence[str]
+) -> None:
+    """Write manifest.csv, split.csv and genres.json into `out_dir`, each atomically."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out_dir / MANIFEST_FILE, manifest.to_csv(index=False))
+    atomic_write_text(out_dir / SPLIT_FILE, split.to_csv(index=False))
+    atomic_write_text(out_dir / GENRES_FILE, json.dumps(list(genres), indent=2) + "\n")
+
+
+def read_dataset_index(folder: Path | str) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """(manifest, split, genres) written by write_dataset_index."""
+    folder = Path(folder)
+    if not (folder / MANIFEST_FILE).is_file():
+        raise DataError(f"{folder}: no {MANIFEST_FILE}; run the data stage first (dvc repro)")
+    manifest = pd.read_csv(
+        folder / MANIFEST_FILE,
+        dtype={"track_id": str, "md5": str, "reason": str},
+        keep_default_na=False,
+    )
+    split = pd.read_csv(folder / SPLIT_FILE, dtype={"track_id": str})
+    genres = json.loads((folder / GENRES_FILE).read_text())
+    return manifest, split, genres
+
+
+def tracks_with_split(manifest: pd.DataFrame, split: pd.DataFrame) -> pd.DataFrame:
+    """Usable manifest rows joined with their split: the input of feature extraction."""
+    return manifest.merge(split[["track_id", "split"]], on="track_id", how="inner")
+
+
+def manifest_checksum(manifest: pd.DataFrame) -> str:
+    """md5 over (track_id, md5, status) rows: one id for the exact data a run used."""
+    text = "\n".join(
+        f"{t},{m},{s}" for t, m, s in zip(manifest["track_id"], manifest["md5"], manifest["status"])
+    )
+    return hashlib.md5(text.encode()).hexdigest()
+
+
+def _existing_dir(root: Path | str) -> Path:
+    """`root` as a Path after checking it is a folder."""
+    root = Path(root).expanduser()
+    if not root.exists():
+        raise DataError(
+            f"{root}: data folder not found; set data.root in params.yaml to an existing folder"
+        )
+    if not root.is_dir():
+        raise DataError(
+            f"{root}: not a folder; data.root must name the folder holding <genre>/ subfolders"
+        )
+    return root
+
+
+def _label_dirs(root: Path) -> list[str]:
+    """Names of the sub-folders of `root` that contain audio files, sorted."""
+    return sorted(
+        d.name
+        for d in root.iterdir()
+        if d.is_dir()
+        and not d.name.startswith(".")
+        and any(f.suffix.lower() in AUDIO_EXTENSIONS for f in d.rglob("*"))
+    )
+
+
+def prepare_dataset(
+    *,
+    source: str,
+    root: Path | str,
+    out_dir: Path | str,
+    genres: Sequence[str],
+    sample_rate: int,
+    clips_per_genre: int,
+    clip_seconds: float,
+    difficulty: float,
+    seed: int,
+    split_file: str,
+    val_fraction: float,
+    test_fraction: float,
+    min_seconds: float,
+    progress: bool = True,
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """The data stage: find (or generate) the clips, write manifest, split and genre list; return (manifest, split, missing).
+
+    For source "synthetic" the clips are generated into `out_dir/audio`; for "gtzan" and
+    "folder" they are read where they are (`root`). `missing` lists split-file names not found.
+    """
+    from genrecrnn.synth import generate_dataset  # only the synthetic source needs it
+
+    out_dir = Path(out_dir)
+    if source == "synthetic":
+        audio = out_dir / "audio"
+        generate_dataset(audio, genres=genres, clips_per_genre=clips_per_genre, seconds=clip_seconds,
+                         sr=sample_rate, difficulty=difficulty, seed=seed, progress=progress)
+        files = list_labelled_files(audio)
+    elif source == "gtzan":
+        files = list_labelled_files(find_gtzan_root(root))
+    else:
+        files = list_labelled_files(root)
+    check_genres(files["genre"].unique(), genres, root=root if source != "synthetic" else out_dir)
+    manifest = build_manifest(files, genres=genres, min_seconds=min_seconds, progress=progress)
+    missing: list[str] = []
+    if split_file:
+        split, missing = read_split_file(split_file, manifest)
+    else:
+        split = stratified_split(manifest, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed)
+    write_dataset_index(out_dir, manifest, split, genres)
+    return manifest, split, missing
+
+
+def one_per_genre(tracks: pd.DataFrame, genres: Sequence[str], *, split: str = "train") -> pd.DataFrame:
+    """The first track (by id) of each genre in `split`, in genre order: examples to look at and listen to."""
+    part = tracks[tracks["split"] == split].sort_values("track_id")
+    firsts = part.groupby("genre", sort=False).head(1).set_index("genre")
+    return firsts.reindex([g for g in genres if g in firsts.index]).reset_index()
+
+
+def first_test_clip(folder: Path | str) -> str:
+    """Path (as in the manifest) of the first test track: notebook 04's default input."""
+    manifest, split, _ = read_dataset_index(folder)
+    test = tracks_with_split(manifest, split).query("split == 'test'").sort_values("track_id")
+    if test.empty:
+        raise DataError(f"{folder}: the split has no test track")
+    return str(test["path"].iloc[0])

@@ -1,0 +1,370 @@
+"""Metrics for the genre classifier at frame level (one 3 s frame) and clip level (frames averaged).
+
+Inputs are plain arrays: ``y_true`` int labels (n,), ``probs`` float (n, k) with rows summing to
+1, ``genres`` the k names in label order (label i is ``genres[i]``), ``track_ids`` (n,) for clips.
+
+Absent-genre rule: a genre with no true example in ``y_true`` has no defined recall, AUC or AP, so
+all its per-genre scores are NaN and every macro mean is taken over the genres with support > 0.
+Predictions *of* such a genre still count as errors (they lower accuracy and the true genre's
+recall). AUC is also NaN for a genre that is every example (no negatives). Results may hold NaN;
+pass them through :func:`to_json_safe` before writing JSON.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import (
+    accuracy_score,
+    average_precision_score,
+    confusion_matrix,
+    f1_score,
+    precision_recall_curve,
+    precision_recall_fscore_support,
+    roc_auc_score,
+    roc_curve,
+)
+
+from genrecrnn.errors import GenreCRNNError
+
+CLIP_METHODS = ("mean", "vote")
+BOOTSTRAP_METRICS = ("accuracy", "f1_macro")
+
+
+class EvaluationError(GenreCRNNError, ValueError):
+    """Arrays handed to an evaluation function do not fit together (also a ValueError)."""
+
+
+# ---------------------------------------------------------------- validation
+
+
+def _check_probs(probs: np.ndarray, n_genres: int | None = None) -> np.ndarray:
+    """Return probs as float (n, k); raise if not 2-D, not finite, or rows do not sum to 1."""
+    p = np.asarray(probs, dtype=float)
+    if p.ndim != 2 or p.shape[0] == 0:
+        raise EvaluationError(f"probs must be 2-D (n_examples, n_genres) with n > 0, got {p.shape}")
+    if n_genres is not None and p.shape[1] != n_genres:
+        raise EvaluationError(f"probs has {p.shape[1]} columns but there are {n_genres} genres")
+    if not np.all(np.isfinite(p)):
+        raise EvaluationError("probs contains NaN or inf")
+    # Loose tolerance: float32 softmax rows drift by ~1e-6; logits would be far off.
+    if not np.allclose(p.sum(axis=1), 1.0, atol=1e-3):
+        raise EvaluationError("probs rows must sum to 1 (softmax output), not logits or scores")
+    return p
+
+
+def _check_labels(labels: np.ndarray, n: int, n_genres: int, name: str) -> np.ndarray:
+    """Return labels as int (n,); raise if wrong length, not integer, or outside [0, n_genres)."""
+    y = np.asarray(labels)
+    if y.ndim != 1 or y.shape[0] != n:
+        raise EvaluationError(f"{name} must have shape ({n},), got {y.shape}")
+    if y.dtype.kind not in "iu":
+        raise EvaluationError(f"{name} must hold integer labels, got dtype {y.dtype}")
+    if n and (y.min() < 0 or y.max() >= n_genres):
+        raise EvaluationError(
+            f"{name} labels must lie in [0, {n_genres}), got {y.min()}..{y.max()}"
+        )
+    return y.astype(np.int64)
+
+
+def _check(
+    y_true: np.ndarray, probs: np.ndarray, n_genres: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Validate a (labels (n,), probs (n, k)) pair; k is taken from probs when n_genres is None."""
+    p = _check_probs(probs, n_genres)
+    return _check_labels(y_true, p.shape[0], p.shape[1], "y_true"), p
+
+
+def _onehot(y: np.ndarray, n_genres: int) -> np.ndarray:
+    """Labels (n,) -> indicator (n, n_genres); sklearn's label_binarize gives 1 column for 2."""
+    return np.eye(n_genres, dtype=int)[y]
+
+
+def _check_genres(genres: Sequence[str]) -> list[str]:
+    """Return genres as a list of >= 2 unique names."""
+    names = [str(g) for g in genres]
+    if len(names) < 2 or len(set(names)) != len(names):
+        raise EvaluationError(f"genres must be >= 2 unique names, got {names}")
+    return names
+
+
+# ---------------------------------------------------------------- aggregation
+
+
+def clip_probabilities(
+    probs: np.ndarray,
+    track_ids: Sequence,
+    y_true: np.ndarray | None = None,
+    *,
+    method: str = "mean",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Frame probs (n, k) -> clip probs (m, k), clip ids (m,) in first-seen order, labels (m,)|None.
+
+    ``method="mean"`` averages the frame probabilities; ``"vote"`` gives the fraction of a clip's
+    frames whose argmax is each genre. Raises if one clip's frames carry different labels.
+    """
+    if method not in CLIP_METHODS:
+        raise EvaluationError(f"method must be one of {CLIP_METHODS}, got {method!r}")
+    p = _check_probs(probs)
+    ids = np.asarray(track_ids)
+    if ids.shape != (p.shape[0],):
+        raise EvaluationError(f"track_ids must have shape ({p.shape[0]},), got {ids.shape}")
+    codes, clip_ids = pd.factorize(ids, sort=False)  # order of first appearance
+    if np.any(codes < 0):
+        raise EvaluationError("track_ids contains missing values (None/NaN)")
+    # "vote" turns each frame into a one-hot of its argmax, so both methods are a per-clip mean.
+    rows = p if method == "mean" else np.eye(p.shape[1])[p.argmax(axis=1)]
+    sums = np.zeros((len(clip_ids), p.shape[1]))
+    np.add.at(sums, codes, rows)
+    clip_probs = sums / np.bincount(codes)[:, None]
+    if y_true is None:
+        return clip_probs, np.asarray(clip_ids), None
+    y = _check_labels(y_true, p.shape[0], p.shape[1], "y_true")
+    per_clip = pd.Series(y).groupby(codes)
+    mixed = per_clip.nunique() > 1
+    if mixed.any():
+        bad = [clip_ids[i] for i in mixed[mixed].index[:5]]
+        raise EvaluationError(f"frames of one clip carry different labels, e.g. track_ids {bad}")
+    return clip_probs, np.asarray(clip_ids), per_clip.first().to_numpy()
+
+
+# ---------------------------------------------------------------- scalar metrics
+
+
+def map_at_k(y_true: np.ndarray, probs: np.ndarray, *, k: int = 10) -> float:
+    """Mean average precision at k for single-label examples: y_true (n,), probs (n, n_genres).
+
+    Each example's genres are ranked by probability, ties broken by genre index (so rank 1 is
+    exactly ``argmax``). With relevant set rel (here only the true genre),
+    ``AP@k = 1/min(|rel|, k) * sum_{i=1..k} P@i * rel_i`` where ``P@i`` is the precision of the
+    top i and ``rel_i`` is 1 if the genre at rank i is relevant. With one true genre at rank r
+    this is ``1/r`` if ``r <= k`` else 0, so MAP@k is the mean reciprocal rank truncated at k.
+    """
+    if not isinstance(k, (int, np.integer)) or k < 1:
+        raise EvaluationError(f"k must be a positive integer, got {k!r}")
+    y, p = _check(y_true, probs)
+    order = np.argsort(-p, axis=1, kind="stable")
+    rank = 1 + np.argmax(order == y[:, None], axis=1)
+    return float(np.mean(np.where(rank <= k, 1.0 / rank, 0.0)))
+
+
+def per_genre_table(
+    y_true: np.ndarray, probs: np.ndarray, *, genres: Sequence[str]
+) -> pd.DataFrame:
+    """One row per genre: precision, recall, f1, support (int), ap, auc; NaN for absent genres."""
+    names = _check_genres(genres)
+    y, p = _check(y_true, probs, len(names))
+    labels = np.arange(len(names))
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y, p.argmax(axis=1), labels=labels, zero_division=0
+    )
+    onehot = _onehot(y, len(names))
+    ap = np.full(len(names), np.nan)
+    auc = np.full(len(names), np.nan)
+    for j in labels:
+        if support[j] > 0:
+            ap[j] = average_precision_score(onehot[:, j], p[:, j])
+        if 0 < support[j] < len(y):  # AUC needs positives and negatives
+            auc[j] = roc_auc_score(onehot[:, j], p[:, j])
+    table = pd.DataFrame(
+        {
+            "precision": precision,
+            "recall": recall,
+            "f1": f1,
+            "support": support,
+            "ap": ap,
+            "auc": auc,
+        },
+        index=pd.Index(names, name="genre"),
+    )
+    table.loc[support == 0, ["precision", "recall", "f1"]] = np.nan
+    return table
+
+
+def classification_metrics(
+    y_true: np.ndarray, probs: np.ndarray, *, genres: Sequence[str], prefix: str = ""
+) -> dict[str, float]:
+    """Flat dict of float metrics, keys prefixed; macro means skip absent genres (module doc)."""
+    table = per_genre_table(y_true, probs, genres=genres)
+    y, p = _check(y_true, probs, len(table))
+    y_pred = p.argmax(axis=1)
+    present = np.flatnonzero(table["support"].to_numpy() > 0)
+    macro_p, macro_r, macro_f1, _ = precision_recall_fscore_support(
+        y, y_pred, labels=present, average="macro", zero_division=0
+    )
+    onehot = _onehot(y, len(table))
+    out = {
+        "accuracy": accuracy_score(y, y_pred),
+        # Balanced accuracy is macro recall; sklearn's own warns when an absent genre is predicted.
+        "balanced_accuracy": macro_r,
+        "f1_macro": macro_f1,
+        "precision_macro": macro_p,
+        "recall_macro": macro_r,
+        "roc_auc_ovr_macro": _nanmean(table["auc"]),
+        "roc_auc_micro": roc_auc_score(onehot.ravel(), p.ravel()),
+        "map": _nanmean(table["ap"]),
+        "ap_micro": average_precision_score(onehot.ravel(), p.ravel()),
+        "map_at_10": map_at_k(y, p, k=10),
+        "n": len(y),
+    }
+    for genre, row in table.iterrows():
+        for col in ("precision", "recall", "f1", "ap", "auc"):
+            out[f"{col}_{genre}"] = row[col]
+    return {f"{prefix}{key}": float(value) for key, value in out.items()}
+
+
+def _nanmean(values: pd.Series) -> float:
+    """Mean of the non-NaN values, NaN if there are none (without numpy's empty-slice warning)."""
+    return float(values.mean()) if values.notna().any() else math.nan
+
+
+def to_json_safe(d: Mapping) -> dict:
+    """Copy of d with NaN/inf -> None and numpy scalars -> Python numbers (nested dicts too)."""
+    out = {}
+    for key, value in d.items():
+        if isinstance(value, Mapping):
+            out[key] = to_json_safe(value)
+        elif isinstance(value, (float, np.floating)):
+            out[key] = float(value) if math.isfinite(value) else None
+        elif isinstance(value, np.integer):
+            out[key] = int(value)
+        else:
+            out[key] = value
+    return out
+
+
+# ---------------------------------------------------------------- tables
+
+
+def confusion(
+    y_true: np.ndarray, y_pred: np.ndarray, *, genres: Sequence[str], normalize: bool = False
+) -> pd.DataFrame:
+    """(k, k) counts, or fractions of each true genre's row (absent rows 0), labelled by genre."""
+    names = _check_genres(genres)
+    y = _check_labels(y_true, np.size(y_true), len(names), "y_true")
+    yp = _check_labels(y_pred, len(y), len(names), "y_pred")
+    cm = confusion_matrix(
+        y, yp, labels=np.arange(len(names)), normalize="true" if normalize else None
+    )
+    return pd.DataFrame(
+        cm, index=pd.Index(names, name="true"), columns=pd.Index(names, name="predicted")
+    )
+
+
+def most_confused_pairs(cm: pd.DataFrame, *, top: int = 5) -> pd.DataFrame:
+    """Top off-diagonal cells with count > 0: columns true, predicted, count, fraction_of_true."""
+    if cm.shape[0] != cm.shape[1] or list(cm.index) != list(cm.columns):
+        raise EvaluationError("cm must be square with the same genres as index and columns")
+    counts = cm.to_numpy()
+    rows, cols = np.nonzero(~np.eye(len(cm), dtype=bool) & (counts > 0))
+    row_totals = counts.sum(axis=1)
+    pairs = pd.DataFrame(
+        {
+            "true": cm.index[rows],
+            "predicted": cm.columns[cols],
+            "count": counts[rows, cols],
+            "fraction_of_true": counts[rows, cols] / row_totals[rows],
+        }
+    )
+    # Ties on count go to the larger share of the true genre, then by name, so the order is stable.
+    pairs = pairs.sort_values(
+        ["count", "fraction_of_true", "true", "predicted"], ascending=[False, False, True, True]
+    )
+    return pairs.head(top).reset_index(drop=True)
+
+
+def _curves(y_true, probs, genres, curve, columns) -> pd.DataFrame:
+    """Long table of one sklearn curve per present genre plus "micro"; missing thresholds -> NaN."""
+    names = _check_genres(genres)
+    y, p = _check(y_true, probs, len(names))
+    onehot = _onehot(y, len(names))
+    targets = [(g, onehot[:, j], p[:, j]) for j, g in enumerate(names) if onehot[:, j].any()]
+    targets.append(("micro", onehot.ravel(), p.ravel()))
+    parts = []
+    for name, truth, score in targets:
+        a, b, thresholds = curve(truth, score)
+        # PR's end point has no threshold and ROC's start is +inf: NaN keeps CSV/JSON plain.
+        thr = np.full(len(a), np.nan)
+        thr[: len(thresholds)] = np.where(np.isfinite(thresholds), thresholds, np.nan)
+        parts.append(pd.DataFrame({"genre": name, columns[0]: a, columns[1]: b, "threshold": thr}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def pr_curves(y_true: np.ndarray, probs: np.ndarray, *, genres: Sequence[str]) -> pd.DataFrame:
+    """Long table genre ("micro" too; absent genres skipped), precision, recall, threshold."""
+    return _curves(y_true, probs, genres, precision_recall_curve, ("precision", "recall"))
+
+
+def roc_curves(y_true: np.ndarray, probs: np.ndarray, *, genres: Sequence[str]) -> pd.DataFrame:
+    """Long table genre ("micro" too; absent genres skipped), fpr, tpr, threshold."""
+    return _curves(y_true, probs, genres, roc_curve, ("fpr", "tpr"))
+
+
+# ---------------------------------------------------------------- uncertainty and the whole report
+
+
+def _f1_macro_present(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Macro F1 over the genres present in y_true (the module's absent-genre rule)."""
+    return f1_score(y_true, y_pred, labels=np.unique(y_true), average="macro", zero_division=0)
+
+
+_BOOTSTRAP_FUNCS = {"accuracy": accuracy_score, "f1_macro": _f1_macro_present}
+
+
+def bootstrap_ci(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    *,
+    metric: str = "accuracy",
+    n_boot: int = 1000,
+    seed: int = 0,
+    alpha: float = 0.05,
+) -> tuple[float, float]:
+    """Percentile bootstrap (1 - alpha) CI of metric, resampling examples (n,) with this seed."""
+    if metric not in _BOOTSTRAP_FUNCS:
+        raise EvaluationError(f"metric must be one of {BOOTSTRAP_METRICS}, got {metric!r}")
+    if n_boot < 1 or not 0 < alpha < 1:
+        raise EvaluationError(f"need n_boot >= 1 and 0 < alpha < 1, got {n_boot}, {alpha}")
+    y = np.asarray(y_true)
+    yp = np.asarray(y_pred)
+    if y.ndim != 1 or y.shape != yp.shape or len(y) == 0:
+        raise EvaluationError(
+            f"y_true and y_pred must be equal non-empty 1-D, got {y.shape}, {yp.shape}"
+        )
+    func = _BOOTSTRAP_FUNCS[metric]
+    idx = np.random.default_rng(seed).integers(0, len(y), size=(n_boot, len(y)))
+    stats = np.array([func(y[i], yp[i]) for i in idx])
+    low, high = np.quantile(stats, [alpha / 2, 1 - alpha / 2])
+    return float(low), float(high)
+
+
+def evaluate(
+    y_true_frames: np.ndarray,
+    probs_frames: np.ndarray,
+    track_ids: Sequence,
+    *,
+    genres: Sequence[str],
+    n_boot: int = 1000,
+    seed: int = 0,
+    method: str = "mean",
+) -> dict[str, float]:
+    """Flat float dict: frame_* and clip_* metrics, clip accuracy/F1 CIs, n_frames, n_clips.
+
+    ``method`` is the clip aggregation (see :func:`clip_probabilities`); it is a string, so it is
+    not in the dict: record it next to the metrics (params.yaml) instead.
+    """
+    out = classification_metrics(y_true_frames, probs_frames, genres=genres, prefix="frame_")
+    clip_probs, _, clip_y = clip_probabilities(
+        probs_frames, track_ids, y_true_frames, method=method
+    )
+    out |= classification_metrics(clip_y, clip_probs, genres=genres, prefix="clip_")
+    clip_pred = clip_probs.argmax(axis=1)
+    for metric in BOOTSTRAP_METRICS:
+        low, high = bootstrap_ci(clip_y, clip_pred, metric=metric, n_boot=n_boot, seed=seed)
+        out[f"clip_{metric}_ci_low"], out[f"clip_{metric}_ci_high"] = low, high
+    out["n_frames"] = out["frame_n"]
+    out["n_clips"] = float(len(clip_probs))
+    return out

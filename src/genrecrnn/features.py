@@ -1,0 +1,257 @@
+"""Multiframe log-mel spectrograms: one function for training and for prediction.
+
+A clip's log-mel spectrogram is computed once (one STFT per clip, librosa conventions: centred
+frames, Slaney mel filters, power_to_db with ref=1, amin=1e-10, top_db=80) and then cut into
+fixed-length frames of `frame_seconds` every `frame_hop_seconds`. Cutting the spectrogram rather
+than the audio costs one STFT per clip instead of one per frame, and it is the definition used
+everywhere in the package: preprocessing, prediction and the benchmarks' reference.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import multiprocessing
+import os
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import librosa
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from genrecrnn.audio import load_audio
+from genrecrnn.errors import AudioError, ConfigError, DataError
+from genrecrnn.fileio import replace_dir
+
+LOGMEL_FILE = "logmel.f32"
+FRAMES_FILE = "frames.csv"
+META_FILE = "meta.json"
+FAILURES_FILE = "failures.csv"
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """Log-mel and framing settings: rate (Hz), FFT size and hop (samples), frame length/hop (s)."""
+
+    sample_rate: int = 22050
+    n_fft: int = 2048
+    hop_length: int = 512
+    n_mels: int = 128
+    frame_seconds: float = 3.0
+    frame_hop_seconds: float = 3.0
+
+    def __post_init__(self) -> None:
+        for name, value in asdict(self).items():
+            if value <= 0:
+                raise ConfigError(f"features.{name} must be positive, got {value}")
+        if self.hop_length > self.n_fft:
+            raise ConfigError(
+                f"features.hop_length ({self.hop_length}) must not exceed n_fft ({self.n_fft})"
+            )
+        if self.frame_columns < 2:
+            raise ConfigError(
+                f"features.frame_seconds={self.frame_seconds} gives fewer than 2 spectrogram columns"
+            )
+
+    @property
+    def frame_columns(self) -> int:
+        """Spectrogram columns (time steps) per frame: round(frame_seconds * sr / hop_length)."""
+        return int(round(self.frame_seconds * self.sample_rate / self.hop_length))
+
+    @property
+    def hop_columns(self) -> int:
+        """Columns between the starts of consecutive frames: round(frame_hop_seconds * sr / hop)."""
+        return max(1, int(round(self.frame_hop_seconds * self.sample_rate / self.hop_length)))
+
+    @property
+    def min_samples(self) -> int:
+        """Fewest samples that still give one whole frame: (frame_columns - 1) * hop_length."""
+        return (self.frame_columns - 1) * self.hop_length
+
+    @property
+    def frame_shape(self) -> tuple[int, int]:
+        """Shape of one frame: (time steps, mel bands)."""
+        return (self.frame_columns, self.n_mels)
+
+    def n_frames(self, n_samples: int) -> int:
+        """Frames cut from a signal of `n_samples`: 1 + (1 + n//hop - frame_columns) // hop_columns, or 0."""
+        columns = 1 + n_samples // self.hop_length
+        if columns < self.frame_columns:
+            return 0
+        return 1 + (columns - self.frame_columns) // self.hop_columns
+
+
+@functools.lru_cache(maxsize=8)
+def _mel_basis(sr: int, n_fft: int, n_mels: int) -> np.ndarray:
+    """Slaney-normalised mel filter bank, shape (n_mels, 1 + n_fft // 2), cached per setting."""
+    return librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels).astype(np.float32)
+
+
+def logmel(y: np.ndarray, *, cfg: FeatureConfig) -> np.ndarray:
+    """Log-mel spectrogram (dB) of mono `y` at cfg.sample_rate: shape (n_mels, 1 + len(y)//hop_length)."""
+    if y.ndim != 1:
+        raise AudioError(f"expected a mono signal of shape (n,), got shape {y.shape}")
+    if len(y) == 0:
+        raise AudioError("empty signal: no samples to analyse")
+    power = np.abs(librosa.stft(y, n_fft=cfg.n_fft, hop_length=cfg.hop_length, center=True)) ** 2
+    mel = _mel_basis(cfg.sample_rate, cfg.n_fft, cfg.n_mels) @ power
+    return librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=80.0).astype(np.float32)
+
+
+def frame_spectrogram(spec: np.ndarray, *, cfg: FeatureConfig) -> np.ndarray:
+    """Cut a (n_mels, columns) spectrogram into frames, shape (n_frames, frame_columns, n_mels)."""
+    n = (
+        1 + (spec.shape[1] - cfg.frame_columns) // cfg.hop_columns
+        if spec.shape[1] >= cfg.frame_columns
+        else 0
+    )
+    if n == 0:
+        return np.empty((0, *cfg.frame_shape), dtype=np.float32)
+    windows = np.lib.stride_tricks.sliding_window_view(spec, cfg.frame_columns, axis=1)[
+        :, :: cfg.hop_columns
+    ][:, :n]
+    # (mels, frames, time) -> (frames, time, mels): time-major so the LSTM runs over axis 1.
+    return np.ascontiguousarray(windows.transpose(1, 2, 0))
+
+
+def clip_frames(y: np.ndarray, *, cfg: FeatureConfig, name: str = "signal") -> np.ndarray:
+    """Multiframe log-mel of a mono clip: (n_frames, frame_columns, n_mels); AudioError if shorter than a frame."""
+    if len(y) < cfg.min_samples:
+        raise AudioError(
+            f"{name}: {len(y) / cfg.sample_rate:.2f} s is shorter than one {cfg.frame_seconds:g} s frame; "
+            "use a longer clip or lower features.frame_seconds"
+        )
+    return frame_spectrogram(logmel(y, cfg=cfg), cfg=cfg)
+
+
+def file_frames(path: Path | str, *, cfg: FeatureConfig) -> np.ndarray:
+    """Decode `path` (any rate/channels) and return its multiframe log-mel, as clip_frames."""
+    return clip_frames(load_audio(path, sr=cfg.sample_rate), cfg=cfg, name=str(path))
+
+
+def _worker(job: tuple[str, str, FeatureConfig]) -> tuple[str, np.ndarray | None, str]:
+    """Process-pool task: (track_id, frames or None, error message)."""
+    track_id, path, cfg = job
+    try:
+        return track_id, file_frames(path, cfg=cfg), ""
+    except AudioError as err:
+        return track_id, None, str(err)
+
+
+def write_feature_store(
+    out_dir: Path | str,
+    tracks: pd.DataFrame,
+    *,
+    cfg: FeatureConfig,
+    workers: int | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Compute features for `tracks` (columns track_id, path, genre, label, split) into `out_dir`.
+
+    Frames are appended to one float32 file as they arrive (memory does not grow with the number
+    of clips) and indexed by frames.csv (row, track_id, genre, label, split, frame_index). The
+    folder is built under a temporary name and swapped in at the end, so an interrupted run leaves
+    the previous store intact. Files that fail to decode are listed in failures.csv and skipped.
+    Returns the frame index.
+    """
+    out_dir = Path(out_dir)
+    missing = {"track_id", "path", "genre", "label", "split"} - set(tracks.columns)
+    if missing:
+        raise DataError(f"track table lacks column(s) {sorted(missing)}")
+    tmp = out_dir.with_name(out_dir.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    by_id = tracks.set_index("track_id")
+    jobs = [(t, str(p), cfg) for t, p in zip(tracks["track_id"], tracks["path"])]
+    rows, failures = [], []
+    workers = workers or min(len(jobs), os.cpu_count() or 1)
+    with open(tmp / LOGMEL_FILE, "wb") as sink, _pool(workers) as pool:
+        results = pool.imap(_worker, jobs, chunksize=4) if pool else map(_worker, jobs)
+        for track_id, frames, error in tqdm(
+            results, total=len(jobs), disable=not progress, desc="log-mel"
+        ):
+            if frames is None:
+                failures.append(
+                    {"track_id": track_id, "path": by_id.at[track_id, "path"], "reason": error}
+                )
+                continue
+            sink.write(frames.tobytes())
+            info = by_id.loc[track_id]
+            rows.extend(
+                {
+                    "track_id": track_id,
+                    "genre": info["genre"],
+                    "label": int(info["label"]),
+                    "split": info["split"],
+                    "frame_index": i,
+                }
+                for i in range(len(frames))
+            )
+    index = pd.DataFrame(rows, columns=["track_id", "genre", "label", "split", "frame_index"])
+    index.insert(0, "row", np.arange(len(index)))
+    index.to_csv(tmp / FRAMES_FILE, index=False)
+    pd.DataFrame(failures, columns=["track_id", "path", "reason"]).to_csv(
+        tmp / FAILURES_FILE, index=False
+    )
+    meta = {"config": asdict(cfg), "shape": [len(index), *cfg.frame_shape], "dtype": "float32"}
+    (tmp / META_FILE).write_text(json.dumps(meta, indent=2))
+    replace_dir(tmp, out_dir)
+    return index
+
+
+def _pool(workers: int):
+    """A process pool for `workers` > 1, else a null context (no pool) for in-process work."""
+    if workers <= 1:
+        return contextlib.nullcontext(None)
+    # fork starts workers in milliseconds; the parent holds no threads here (no TensorFlow).
+    return multiprocessing.get_context("fork").Pool(workers)
+
+
+@dataclass
+class FeatureStore:
+    """A feature folder opened read-only: memory-mapped frames plus their index and settings."""
+
+    frames: np.ndarray
+    index: pd.DataFrame
+    config: FeatureConfig
+    failures: pd.DataFrame
+
+    def split(self, name: str) -> pd.DataFrame:
+        """Index rows of one split ("train", "val" or "test")."""
+        return self.index[self.index["split"] == name]
+
+
+def open_feature_store(path: Path | str) -> FeatureStore:
+    """Open a folder written by write_feature_store; frames stay on disk (np.memmap)."""
+    path = Path(path)
+    if not (path / META_FILE).is_file():
+        raise DataError(
+            f"{path}: no feature store here (missing {META_FILE}); run the preprocessing stage (dvc repro)"
+        )
+    meta = json.loads((path / META_FILE).read_text())
+    shape = tuple(meta["shape"])
+    frames = (
+        np.memmap(path / LOGMEL_FILE, dtype=meta["dtype"], mode="r", shape=shape)
+        if shape[0]
+        else np.empty(shape, dtype=meta["dtype"])
+    )
+    index = pd.read_csv(path / FRAMES_FILE, dtype={"track_id": str})
+    failures = pd.read_csv(path / FAILURES_FILE, dtype=str)
+    return FeatureStore(frames, index, FeatureConfig(**meta["config"]), failures)
+
+
+def reference_frames(y: np.ndarray, *, cfg: FeatureConfig) -> np.ndarray:
+    """The obvious way, for tests and benchmarks: librosa.feature.melspectrogram on the whole clip, framed."""
+    mel = librosa.feature.melspectrogram(
+        y=y, sr=cfg.sample_rate, n_fft=cfg.n_fft, hop_length=cfg.hop_length, n_mels=cfg.n_mels
+    )
+    return frame_spectrogram(librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=80.0), cfg=cfg)
+
+
+def feature_config(params: dict, sample_rate: int) -> FeatureConfig:
+    """FeatureConfig from the `features` section of params.yaml and the shared sample rate."""
+    return FeatureConfig(sample_rate=sample_rate, **params)

@@ -1,0 +1,126 @@
+"""The CRNN: five conv blocks (Conv2D, batch norm, ReLU, max-pool), one LSTM over time, two Dense.
+
+Input is one log-mel frame of shape (time steps, mel bands). The conv blocks shrink time and
+frequency; what is left of the frequency axis and the channels is flattened per time step and
+read by the LSTM, whose last state feeds a Dense layer and the softmax over genres.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import keras
+import numpy as np
+from keras import layers
+
+from genrecrnn.errors import ModelError
+
+# Frequency shrinks faster than time in the last blocks: genre cues sit in the temporal pattern
+# (rhythm) that the LSTM reads, while the mel axis only has to be summarised.
+MODEL_FILE = "crnn.keras"  # inside paths.models, beside its crnn.json sidecar
+_MEL_POOLS = (2, 2, 2, 4, 4)
+_TIME_POOLS = (2, 2, 2, 2, 1)
+
+
+def pool_sizes(frames: int, n_mels: int) -> list[tuple[int, int]]:
+    """(time, mel) max-pool size of each of the five blocks, never shrinking an axis below 1."""
+    sizes, t, m = [], frames, n_mels
+    for pt, pm in zip(_TIME_POOLS, _MEL_POOLS):
+        pt, pm = min(pt, t), min(pm, m)
+        sizes.append((pt, pm))
+        t, m = t // pt, m // pm
+    return sizes
+
+
+def build_crnn(
+    *,
+    frames: int,
+    n_mels: int,
+    n_genres: int,
+    filters: Sequence[int] = (16, 32, 64, 64, 64),
+    lstm_units: int = 64,
+    dense_units: int = 64,
+    dropout: float = 0.3,
+    input_mean: float = 0.0,
+    input_std: float = 1.0,
+) -> keras.Model:
+    """The seed's CRNN for frames of shape (frames, n_mels), softmax over `n_genres`.
+
+    input_mean and input_std (dB) standardise the log-mel input inside the model, so a saved model
+    carries its own normalisation and prediction cannot forget it.
+    """
+    if len(filters) != 5:
+        raise ModelError(
+            f"the CRNN has five conv blocks; got {len(filters)} filter counts: {list(filters)}"
+        )
+    if n_genres < 2 or frames < 1 or n_mels < 1:
+        raise ModelError(
+            f"need n_genres >= 2 and a non-empty input, got {n_genres=}, {frames=}, {n_mels=}"
+        )
+    inputs = keras.Input(shape=(frames, n_mels), name="logmel")
+    x = layers.Reshape((frames, n_mels, 1), name="add_channel")(inputs)
+    x = layers.Normalization(
+        mean=input_mean, variance=max(input_std, 1e-6) ** 2, name="standardise"
+    )(x)
+    for i, (n_filters, pool) in enumerate(zip(filters, pool_sizes(frames, n_mels)), start=1):
+        x = layers.Conv2D(n_filters, 3, padding="same", use_bias=False, name=f"conv{i}")(x)
+        x = layers.BatchNormalization(name=f"bn{i}")(x)
+        x = layers.Activation("relu", name=f"relu{i}")(x)
+        x = layers.MaxPooling2D(pool, name=f"pool{i}")(x)
+    t, m, c = x.shape[1], x.shape[2], x.shape[3]
+    x = layers.Reshape((t, m * c), name="to_sequence")(x)
+    x = layers.LSTM(lstm_units, name="lstm")(x)
+    x = layers.Dense(dense_units, activation="relu", name="dense")(x)
+    x = layers.Dropout(dropout, name="dropout")(x)
+    outputs = layers.Dense(n_genres, activation="softmax", name="genre")(x)
+    return keras.Model(inputs, outputs, name="crnn")
+
+
+def load_model(path: Path | str) -> keras.Model:
+    """Load a saved .keras model in safe mode; ModelError saying how to make one if it is missing or broken."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(
+            f"{path}: model file not found; train one with `dvc repro` (stage train) or pass --model"
+        )
+    try:
+        return keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception as err:  # Keras raises many types for a corrupt or foreign file
+        raise ModelError(
+            f"{path}: cannot load as a Keras model ({type(err).__name__}: {str(err)[:200]}); "
+            "retrain it with `dvc repro` or pass a .keras file saved by genrecrnn"
+        ) from err
+
+
+def save_model(model: keras.Model, path: Path | str) -> None:
+    """Save `model` as .keras under a temporary name, then rename, so a crash leaves no half file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".tmp.keras")
+    model.save(tmp)
+    tmp.replace(path)
+
+
+def input_shape(model: keras.Model) -> tuple[int, int]:
+    """(time steps, mel bands) a model expects per frame."""
+    shape = model.input_shape
+    return int(shape[1]), int(shape[2])
+
+
+def predict_frames(model: keras.Model, frames: np.ndarray, *, batch_size: int = 128) -> np.ndarray:
+    """Genre probabilities for a stack of frames (n, time, mels) -> (n, n_genres), in batches."""
+    if frames.shape[1:] != input_shape(model):
+        raise ModelError(
+            f"frames of shape {frames.shape[1:]} do not fit the model's input {input_shape(model)}; "
+            "the feature settings differ from the ones it was trained with"
+        )
+    out = [
+        model(np.asarray(frames[i : i + batch_size]), training=False)
+        for i in range(0, len(frames), batch_size)
+    ]
+    return (
+        np.concatenate([np.asarray(o) for o in out])
+        if out
+        else np.empty((0, model.output_shape[-1]), np.float32)
+    )

@@ -1,0 +1,44 @@
+"""Run the numbered notebooks with papermill: parameters from params.yaml, output written atomically."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import papermill
+
+from genrecrnn.errors import ConfigError
+
+log = logging.getLogger(__name__)
+NOTEBOOK_DIR = "notebooks"
+EXECUTED_DIR = "notebooks"  # under paths.results
+
+
+def notebook_parameters(notebook: Path, params: dict) -> dict:
+    """The params.yaml sections a notebook declares in its `parameters` cell, by name."""
+    declared = papermill.inspect_notebook(str(notebook))
+    if not declared:
+        raise ConfigError(f"{notebook}: no cell tagged 'parameters'")
+    return {name: params[name] for name in declared if name in params}
+
+
+def run_notebook(name: str, *, params: dict, root: Path) -> Path:
+    """Execute notebooks/<name>.ipynb from `root`; the executed copy lands in <results>/notebooks/."""
+    source = root / NOTEBOOK_DIR / f"{Path(name).stem}.ipynb"
+    if not source.is_file():
+        available = sorted(p.stem for p in (root / NOTEBOOK_DIR).glob("*.ipynb"))
+        raise ConfigError(f"{source}: no such notebook; available: {', '.join(available)}")
+    out = root / params["paths"]["results"] / EXECUTED_DIR / source.name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.stem}.tmp.ipynb")
+    log.info("executing %s -> %s", source, out)
+    try:
+        papermill.execute_notebook(str(source), str(tmp), parameters=notebook_parameters(source, params),
+                                   cwd=str(root), kernel_name="python3", progress_bar=False)
+        os.replace(tmp, out)
+    except papermill.PapermillExecutionError:
+        # Keep the failed run for reading, beside (not over) the last good one.
+        os.replace(tmp, out.with_name(f"{out.stem}.failed.ipynb"))
+        raise
+    return out

@@ -1,0 +1,229 @@
+"""Genre of any audio file: windows of the training clip length, frames as in training, combined.
+
+A song is cut into windows of `window_seconds` (default 30 s, the GTZAN clip length) every
+`window_hop_seconds`; each window is cut into frames by the same feature function as training;
+a window's probabilities are the mean over its frames and the song's are the mean over its
+windows (or, with combine="vote", the fraction of windows voting for each genre). A trailing
+part shorter than a window is kept as its own window when it holds at least one frame and adds
+audio no earlier window covered; a song shorter than one frame is rejected. Audio is streamed,
+so memory stays bounded for hour-long files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from genrecrnn import __version__
+from genrecrnn.audio import AUDIO_EXTENSIONS, audio_info, stream_audio
+from genrecrnn.errors import AudioError, ModelError
+from genrecrnn.features import FeatureConfig, clip_frames
+from genrecrnn.fileio import atomic_write_json
+from genrecrnn.model import MODEL_FILE, input_shape, load_model, predict_frames
+
+COMBINE_METHODS = ("mean", "vote")
+
+
+@dataclass
+class Classifier:
+    """A trained model with the genre names and feature settings it was trained with."""
+
+    model: keras.Model
+    genres: list[str]
+    features: FeatureConfig
+    model_id: str
+
+
+def metadata_path(model_path: Path | str) -> Path:
+    """The JSON sidecar (genres, feature settings) saved beside a .keras model."""
+    return Path(model_path).with_suffix(".json")
+
+
+def save_metadata(model_path: Path | str, *, genres: list[str], features: FeatureConfig) -> None:
+    """Write the sidecar that lets a model be used without the pipeline's params.yaml."""
+    atomic_write_json(metadata_path(model_path), {"genres": list(genres), "features": asdict(features)})
+
+
+def load_classifier(model_path: Path | str) -> Classifier:
+    """Load model + sidecar (safe mode); ModelError saying how to make one if either is missing or they disagree."""
+    model_path = Path(model_path)
+    model = load_model(model_path)
+    meta_file = metadata_path(model_path)
+    if not meta_file.is_file():
+        raise ModelError(f"{meta_file}: model metadata not found beside {model_path}; retrain with `dvc repro`")
+    meta = json.loads(meta_file.read_text())
+    classifier = Classifier(model, list(meta["genres"]), FeatureConfig(**meta["features"]),
+                            hashlib.sha256(model_path.read_bytes()).hexdigest()[:16])
+    if input_shape(model) != classifier.features.frame_shape or model.output_shape[-1] != len(classifier.genres):
+        raise ModelError(f"{model_path}: model shape does not match its metadata {meta_file}; retrain with `dvc repro`")
+    return classifier
+
+
+def iter_windows(path: Path | str, *, cfg: FeatureConfig, window_seconds: float,
+                 window_hop_seconds: float) -> Iterator[tuple[float, np.ndarray]]:
+    """Yield (start in seconds, mono signal) windows of `path`, streaming; see the module docstring for the rule."""
+    win, hop = int(round(window_seconds * cfg.sample_rate)), int(round(window_hop_seconds * cfg.sample_rate))
+    if win < cfg.min_samples or not 0 < hop <= win:
+        raise ValueError(
+            f"window_seconds={window_seconds:g} must hold one {cfg.frame_seconds:g} s frame and "
+            f"window_hop_seconds={window_hop_seconds:g} must be in (0, window_seconds]"
+        )
+    buffer, start, covered = np.empty(0, np.float32), 0, 0
+    for block in stream_audio(path, sr=cfg.sample_rate):
+        buffer = np.concatenate([buffer, block])
+        while len(buffer) >= win:
+            yield start / cfg.sample_rate, buffer[:win]
+            covered, buffer, start = start + win, buffer[hop:], start + hop
+    if len(buffer) >= cfg.min_samples and start + len(buffer) > covered:
+        yield start / cfg.sample_rate, buffer
+
+
+def predict_file(path: Path | str, classifier: Classifier, *, window_seconds: float = 30.0,
+                 window_hop_seconds: float = 30.0, combine: str = "mean", batch_frames: int = 256) -> dict:
+    """Classify one file: dict with the song's genre distribution, top genre and per-window distributions."""
+    if combine not in COMBINE_METHODS:
+        raise ValueError(f"combine={combine!r}; allowed: {', '.join(COMBINE_METHODS)}")
+    cfg, info = classifier.features, audio_info(path)
+    starts, lengths, window_probs, pending = [], [], [], []
+
+    def flush() -> None:
+        if pending:
+            probs = predict_frames(classifier.model, np.concatenate(pending), batch_size=batch_frames)
+            counts = np.cumsum([0, *[len(p) for p in pending]])
+            window_probs.extend(probs[a:b].mean(axis=0) for a, b in zip(counts[:-1], counts[1:]))
+            pending.clear()
+
+    for start, y in iter_windows(path, cfg=cfg, window_seconds=window_seconds, window_hop_seconds=window_hop_seconds):
+        pending.append(clip_frames(y, cfg=cfg, name=str(path)))
+        starts.append(start)
+        lengths.append(len(y) / cfg.sample_rate)
+        if sum(len(p) for p in pending) >= batch_frames:
+            flush()
+    flush()
+    if not window_probs:
+        raise AudioError(f"{path}: {info.duration:.2f} s is shorter than one {cfg.frame_seconds:g} s frame; nothing to classify")
+    windows = np.stack(window_probs)
+    song = windows.mean(axis=0) if combine == "mean" else np.bincount(
+        windows.argmax(axis=1), minlength=len(classifier.genres)) / len(windows)
+    note = "" if info.duration >= window_seconds else (
+        f"shorter than one {window_seconds:g} s window: classified from its {info.duration:.1f} s")
+    return {
+        "path": str(path),
+        "duration": round(info.duration, 3),
+        "combine": combine,
+        "genre": classifier.genres[int(song.argmax())],
+        "probabilities": {g: float(p) for g, p in zip(classifier.genres, song)},
+        "windows": [
+            {"start": round(s, 3), "seconds": round(n, 3), "probabilities": [float(p) for p in w]}
+            for s, n, w in zip(starts, lengths, windows)
+        ],
+        "note": note,
+    }
+
+
+def top_k(result: dict, k: int) -> list[tuple[str, float]]:
+    """The k most probable genres of a prediction, highest first."""
+    return sorted(result["probabilities"].items(), key=lambda kv: -kv[1])[:k]
+
+
+def run_metadata(classifier: Classifier, *, window_seconds: float, window_hop_seconds: float, combine: str) -> dict:
+    """What a prediction file records about how it was made (model id, settings, version)."""
+    return {
+        "genrecrnn_version": __version__, "model_id": classifier.model_id, "genres": classifier.genres,
+        "features": asdict(classifier.features), "window_seconds": window_seconds,
+        "window_hop_seconds": window_hop_seconds, "combine": combine,
+    }
+
+
+def expand_paths(paths: list[Path]) -> list[Path]:
+    """Files as given plus audio files found recursively in given folders, sorted per folder."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in AUDIO_EXTENSIONS))
+        else:
+            out.append(p)  # a missing or bad file is reported by predict_file with its reason
+    return out
+
+
+def _defaults() -> tuple[Path | None, float, float]:
+    """Model path and window settings from the project's params.yaml, if run inside a project."""
+    from genrecrnn.config import find_project_root, load_params
+    from genrecrnn.errors import ConfigError
+
+    try:
+        root = find_project_root()
+    except ConfigError:
+        return None, 30.0, 30.0
+    params = load_params(root / "params.yaml")
+    predict = params["predict"]
+    return root / params["paths"]["models"] / MODEL_FILE, predict["window_seconds"], predict["window_hop_seconds"]
+
+
+def predict_paths(paths: list[Path], *, model_path: Path | None = None, top_k: int = 3, json_path: Path | None = None,
+                  timeline: bool = False, window_seconds: float | None = None, window_hop_seconds: float | None = None,
+                  combine: str = "mean", out=None) -> int:
+    """The `genrecrnn predict` command: classify every file, print a table, write JSON; 1 if any file failed."""
+    import sys
+
+    from tqdm.auto import tqdm
+
+    out = out or sys.stdout
+    default_model, default_win, default_hop = _defaults()
+    model_path = model_path or default_model
+    if model_path is None:
+        raise ModelError("no --model given and no genrecrnn project here; pass --model path/to/crnn.keras")
+    window_seconds = window_seconds or default_win
+    window_hop_seconds = window_hop_seconds or (default_hop if window_seconds == default_win else window_seconds)
+    classifier = load_classifier(model_path)
+    files = expand_paths(paths)
+    if not files:
+        raise AudioError(f"no audio files found in {', '.join(map(str, paths))}")
+    results, failures = [], []
+    for f in tqdm(files, disable=len(files) < 2, desc="predicting", file=sys.stderr):
+        try:
+            results.append(predict_file(f, classifier, window_seconds=window_seconds,
+                                        window_hop_seconds=window_hop_seconds, combine=combine))
+        except (AudioError, ValueError) as err:
+            failures.append({"path": str(f), "error": str(err)})
+            print(f"error: {err}", file=sys.stderr)
+            continue
+        print(format_result(results[-1], top_k=top_k, timeline=timeline, genres=classifier.genres), file=out)
+    if json_path is not None:
+        meta = run_metadata(classifier, window_seconds=window_seconds, window_hop_seconds=window_hop_seconds,
+                            combine=combine)
+        for r in results:
+            r["top"] = [{"genre": g, "probability": p} for g, p in top_k(r, top_k)]
+        atomic_write_json(json_path, {**meta, "results": results, "failures": failures})
+    return 1 if failures else 0
+
+
+def format_result(result: dict, *, top_k: int, timeline: bool, genres: list[str]) -> str:
+    """Human-readable lines for one file: top genres with probabilities, optionally the window timeline."""
+    lines = [f"{result['path']}  ({result['duration']:.1f} s, {len(result['windows'])} window(s))"]
+    lines += [f"  {g:<12} {p:6.1%}" for g, p in top_k(result, top_k)]
+    if result["note"]:
+        lines.append(f"  note: {result['note']}")
+    if timeline:
+        for w in result["windows"]:
+            best = int(np.argmax(w["probabilities"]))
+            lines.append(f"  {w['start']:8.1f}s  {genres[best]:<12} {w['probabilities'][best]:6.1%}")
+    return "\n".join(lines)
+
+
+def predict_split(classifier: Classifier, store, split: str, *, batch_size: int = 256) -> tuple:
+    """Probabilities for every stored frame of `split`: (frame index rows, probs (n, n_genres))."""
+    frames = store.split(split).reset_index(drop=True)
+    if store.config != classifier.features:
+        raise ModelError(f"the feature store was made with {store.config}, the model expects {classifier.features}; "
+                         "rerun the pipeline (dvc repro)")
+    rows = frames["row"].to_numpy()
+    probs = [predict_frames(classifier.model, np.asarray(store.frames[rows[i : i + batch_size]]), batch_size=batch_size)
+             for i in range(0, len(rows), batch_size)]
+    return frames, np.concatenate(probs) if probs else np.empty((0, len(classifier.genres)), np.float32)

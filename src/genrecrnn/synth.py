@@ -1,0 +1,453 @@
+"""Seeded synthetic stand-in for GTZAN: ten genres of short songs with drums, bass, chords and a melody.
+
+Each genre is a `Recipe`: a tempo range, swing, 16-step drum/bass/comping patterns, modes and chord
+progressions, timbres (additive wavetables with an attack/decay envelope), distortion and a master
+low-pass. A clip draws its tempo, key, pattern, instruments and part levels from its recipe, so songs of
+one genre vary, while genres share instruments and overlap in tempo. `difficulty` in [0, 1] widens the
+ranges, jitters the part levels more, adds more noise and lets whole trait groups (groove, drums, bass,
+harmony, comping, lead, tone) be borrowed from a random other genre, so at 1 genres overlap heavily.
+
+Rendering is per note event (never per sample): each note is a vectorised wavetable tone added at its
+onset, with tones cached per clip, so a 30 s clip takes a few tens of milliseconds.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from scipy.signal import butter, sosfilt
+from tqdm import tqdm
+
+from genrecrnn.errors import ConfigError
+
+GTZAN_GENRES: tuple[str, ...] = (
+    "blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock",
+)  # fmt: skip
+
+_K = {'borrow': 0.6, 'level': 0.5, 'noise': 0.5}
+_TABLE_SIZE = 2048  # samples per wavetable period; power of two so phase wraps with a bit mask
+_STEPS = 16  # sixteenth notes per 4/4 bar; every pattern string has this length (or is empty)
+_MODES = {
+    "major": (0, 2, 4, 5, 7, 9, 11), "minor": (0, 2, 3, 5, 7, 8, 10),
+    "mixolydian": (0, 2, 4, 5, 7, 9, 10), "dorian": (0, 2, 3, 5, 7, 9, 10),
+    "phrygian": (0, 1, 3, 5, 7, 8, 10), "harmonic": (0, 2, 3, 5, 7, 8, 11),
+}  # fmt: skip
+
+
+def _series(n: int, power: float, *, odd: bool = False) -> tuple[float, ...]:
+    """Harmonic amplitudes 1/k**power for k = 1..n (odd k only if `odd`)."""
+    return tuple(0.0 if odd and k % 2 == 0 else k**-power for k in range(1, n + 1))
+
+
+@dataclass(frozen=True)
+class Timbre:
+    """An additive instrument: harmonic amplitudes, attack and decay in s, vibrato depth (relative)."""
+
+    harmonics: tuple[float, ...]
+    attack: float
+    decay: float = np.inf  # e-folding time of the amplitude; inf holds the note
+    vibrato: float = 0.0
+
+
+_TIMBRES = {
+    "piano": Timbre(_series(10, 1.5), 0.004, 0.7),
+    "epiano": Timbre((1.0, 0.3, 0.05, 0.1), 0.005, 1.2),
+    "organ": Timbre((1.0, 0.8, 0.0, 0.6, 0.0, 0.4, 0.0, 0.3), 0.01),
+    "strings": Timbre(_series(14, 1.0), 0.18, vibrato=0.006),
+    "guitar": Timbre(_series(12, 1.1), 0.003, 0.5),
+    "synth": Timbre(_series(15, 1.0, odd=True), 0.01, 0.5),
+    "brass": Timbre(_series(10, 0.8), 0.05, 2.0, 0.004),
+    "flute": Timbre((1.0, 0.2, 0.08), 0.06, vibrato=0.005),
+    "bass": Timbre((1.0, 0.5, 0.25, 0.12), 0.005, 0.6),
+    "synthbass": Timbre(_series(8, 1.0), 0.005, 0.35),
+    "sub": Timbre((1.0, 0.05), 0.01),
+}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one genre is played. Patterns are 16 steps: 'x' hit, 'o' soft, 'O' open hat, '.' rest;
+    bass adds 'r' root, 'f' fifth, 'w' walking note; comping 'a' plays one chord tone (arpeggio)."""
+
+    tempo: tuple[float, float]  # bpm range
+    swing: float  # 0 straight, 1 triplet eighths
+    kick: tuple[str, ...]
+    snare: tuple[str, ...]
+    hat: tuple[str, ...]
+    cymbal: str  # "hat" or "ride"
+    drum_level: float
+    bass: tuple[str, ...]
+    bass_timbre: tuple[str, ...]
+    bass_level: float
+    modes: tuple[str, ...]
+    progressions: tuple[tuple[int, ...], ...]  # scale degree (0 = tonic) of each bar's chord
+    sevenths: bool
+    comp: tuple[str, ...]
+    legato: float  # comping note length as a fraction of the gap to the next hit
+    power: bool  # root-fifth-octave voicing instead of stacked thirds
+    chord_timbre: tuple[str, ...]
+    drive: float  # tanh distortion gain on the comping part; 0 = clean
+    chord_level: float
+    lead_timbre: tuple[str, ...]
+    lead_density: float  # chance of a melody onset on a sixteenth step
+    lead_level: float
+    cutoff: tuple[float, float]  # Hz range of the master low-pass (brightness)
+
+
+_EIGHTHS, _BACKBEAT, _NONE = "x.x.x.x.x.x.x.x.", "....x.......x...", ""
+_RECIPES = {
+    "blues": Recipe((65, 100), 0.85, ("x.....x.x.......",), (_BACKBEAT,), (_EIGHTHS,), "hat", 0.7,
+                    ("r...f...o...f...", "r.r.f.f.o.o.f.f."), ("bass",), 0.8, ("mixolydian",),
+                    ((0, 0, 0, 0, 3, 3, 0, 0, 4, 3, 0, 4),), True, ("x..x..x...x..x..", _EIGHTHS), 0.6,
+                    False, ("organ", "piano", "guitar"), 2.0, 0.7, ("guitar", "organ", "brass"), 0.3, 1.0,
+                    (3500, 6000)),
+    "classical": Recipe((60, 110), 0.0, (_NONE,), (_NONE,), (_NONE,), "hat", 0.0,
+                        ("r...............",), ("strings",), 0.5, ("major", "harmonic"),
+                        ((0, 3, 4, 0), (0, 5, 3, 4), (0, 4, 5, 2, 3, 0, 3, 4)), False,
+                        ("x...............", "a.a.a.a.a.a.a.a.", "aaaaaaaaaaaaaaaa"), 1.0, False,
+                        ("strings", "piano"), 0.0, 0.8, ("strings", "flute", "piano"), 0.25, 1.0,
+                        (2500, 5000)),
+    "country": Recipe((90, 140), 0.2, ("x.......x.......",), (_BACKBEAT,), ("o.x.o.x.o.x.o.x.",), "hat",
+                      0.6, ("r.......f.......", "r...f...r...f..."), ("bass",), 0.8, ("major",),
+                      ((0, 3, 4, 0), (0, 0, 3, 4), (0, 4, 0, 3)), False, (_EIGHTHS, "x...x.x.x...x.x."),
+                      0.6, False, ("guitar", "piano"), 0.0, 0.8, ("guitar", "strings", "flute"), 0.3, 0.8,
+                      (4000, 7000)),
+    "disco": Recipe((110, 130), 0.0, ("x...x...x...x...",), (_BACKBEAT,), ("oxOxoxOxoxOxoxOx", "..O...O...O...O."),
+                    "hat", 1.0, ("r.o.r.o.r.o.r.o.",), ("bass", "synthbass"), 0.9, ("minor", "dorian"),
+                    ((0, 3), (0, 3, 0, 4), (0, 6, 5, 4)), True, ("..x...x...x...x.", "x..............."),
+                    0.4, False, ("strings", "synth", "piano"), 0.0, 0.6, ("strings", "synth", "brass"), 0.3,
+                    0.7, (6000, 9000)),
+    "hiphop": Recipe((80, 100), 0.5, ("x......x..x.....", "x.....x...x..x.."), (_BACKBEAT,),
+                     (_EIGHTHS, "xxx.x.xxx.x.x.x."), "hat", 1.2, ("r.........r.....", "r......r..r....."),
+                     ("sub",), 1.1, ("minor", "dorian"), ((0, 5), (0, 3, 5, 4), (0, 0, 5, 5)), True,
+                     ("x.......x.......", "x..............."), 0.9, False, ("epiano", "piano", "strings"),
+                     0.0, 0.5, ("epiano", "flute", "synth"), 0.15, 0.5, (2000, 4000)),
+    "jazz": Recipe((100, 200), 0.9, ("o.......o.......",), ("......o.......o.",), ("x...x.x.x...x.x.",), "ride",
+                   0.5, ("w...w...w...w...",), ("bass",), 0.9, ("major", "dorian"),
+                   ((1, 4, 0, 0), (1, 4, 0, 5), (0, 5, 1, 4)), True,
+                   ("...x......x.....", ".x....x.....x...", "x.....x..x......"), 0.5, False,
+                   ("epiano", "piano"), 0.0, 0.7, ("brass", "piano", "flute"), 0.4, 0.9, (3500, 6000)),
+    "metal": Recipe((100, 190), 0.0, ("xxxxxxxxxxxxxxxx", _EIGHTHS), (_BACKBEAT, "..x...x...x...x."),
+                    (_EIGHTHS, "O...O...O...O..."), "hat", 1.0, ("rrrrrrrrrrrrrrrr", "r.r.r.r.r.r.r.r."),
+                    ("bass",), 0.7, ("phrygian", "minor", "harmonic"), ((0, 0, 5, 6), (0, 1, 0, 5), (0, 6, 5, 4)),
+                    False, ("xxxxxxxxxxxxxxxx", _EIGHTHS, "x.xxx.xxx.xxx.xx"), 0.6, True, ("guitar",), 12.0,
+                    1.0, ("guitar", "synth"), 0.35, 0.6, (7000, 10000)),
+    "pop": Recipe((90, 130), 0.05, ("x.......x.......", "x.....x.x......."), (_BACKBEAT,), (_EIGHTHS,), "hat",
+                  0.8, (_EIGHTHS, "r..r..r.r..r..r."), ("bass", "synthbass"), 0.8, ("major",),
+                  ((0, 4, 5, 3), (5, 3, 0, 4), (0, 5, 3, 4)), False,
+                  ("x...x...x...x...", "x..x..x.x..x..x.", "x..............."), 0.8, False,
+                  ("piano", "synth", "guitar", "strings"), 0.0, 0.7, ("synth", "piano", "flute"), 0.3, 1.0,
+                  (5000, 8000)),
+    "reggae": Recipe((65, 90), 0.3, ("........x.......",), ("........x.......",), (_EIGHTHS, "..x...x...x...x."),
+                     "hat", 0.7, ("r.....r.f...r...", "r..r....f.f.r..."), ("bass", "sub"), 1.1,
+                     ("major", "minor"), ((0, 3), (0, 4, 3, 4), (0, 5, 3, 4)), False, ("..x...x...x...x.",),
+                     0.3, False, ("guitar", "organ", "piano"), 0.0, 0.7, ("organ", "brass", "flute"), 0.2, 0.7,
+                     (3000, 6000)),
+    "rock": Recipe((100, 150), 0.0, ("x.......x.x.....", "x...x...x...x..."), (_BACKBEAT,),
+                   (_EIGHTHS, "O.O.O.O.O.O.O.O."), "hat", 0.9, (_EIGHTHS,), ("bass",), 0.8,
+                   ("major", "mixolydian", "minor"), ((0, 3, 4, 3), (0, 6, 3, 0), (0, 4, 5, 3)), False,
+                   (_EIGHTHS, "x..x..x.x..x..x."), 0.8, True, ("guitar",), 5.0, 1.0, ("guitar", "organ"), 0.3,
+                   0.8, (5000, 8000)),
+}  # fmt: skip
+# Trait groups a clip may borrow wholesale from another genre; borrowing keeps each group coherent.
+_GROUPS = (
+    ("tempo", "swing"),
+    ("kick", "snare", "hat", "cymbal", "drum_level"),
+    ("bass", "bass_timbre", "bass_level"),
+    ("modes", "progressions", "sevenths"),
+    ("comp", "legato", "power", "chord_timbre", "drive", "chord_level"),
+    ("lead_timbre", "lead_density", "lead_level"),
+    ("cutoff",),
+)
+
+
+def clip_seed(seed: int, genre: str, index: int) -> int:
+    """Seed that `generate_dataset(seed=seed)` passes to `synth_clip` for clip `index` of `genre`."""
+    state = np.random.SeedSequence([seed, GTZAN_GENRES.index(genre), index]).generate_state(2)
+    return int(state[0]) << 32 | int(state[1])
+
+
+def clip_path(root: Path, genre: str, index: int) -> Path:
+    """GTZAN-style path of one clip: root/genre/genre.00007.wav."""
+    return Path(root) / genre / f"{genre}.{index:05d}.wav"
+
+
+def synth_clip(
+    genre: str, *, seed: int, seconds: float = 30.0, sr: int = 22050, difficulty: float = 0.5
+) -> np.ndarray:
+    """float32 mono signal in [-1, 1], shape (round(seconds*sr),), sr in Hz."""
+    _check_genres([genre])
+    _check_args(seconds=seconds, sr=sr, difficulty=difficulty, seed=seed)
+    rng = np.random.default_rng([seed, GTZAN_GENRES.index(genre)])
+    recipe = _draw_recipe(genre, rng, difficulty)
+    return _render(recipe, rng, n=round(seconds * sr), sr=sr, difficulty=difficulty)
+
+
+def generate_dataset(
+    root: Path,
+    *,
+    genres: Sequence[str] = GTZAN_GENRES,
+    clips_per_genre: int,
+    seconds: float = 30.0,
+    sr: int = 22050,
+    difficulty: float = 0.5,
+    seed: int = 0,
+    progress: bool = True,
+) -> list[Path]:
+    """Write <root>/<genre>/<genre>.NNNNN.wav (mono PCM_16) and return the paths, genre then index."""
+    _check_genres(genres)
+    _check_args(seconds=seconds, sr=sr, difficulty=difficulty, seed=seed)
+    if clips_per_genre < 1:
+        raise ConfigError(f"clips_per_genre must be >= 1, got {clips_per_genre}")
+    jobs = [(genre, index) for genre in genres for index in range(clips_per_genre)]
+    paths = []
+    for genre, index in tqdm(jobs, desc=f"synth -> {root}", unit="clip", disable=not progress):
+        signal = synth_clip(
+            genre, seed=clip_seed(seed, genre, index), seconds=seconds, sr=sr, difficulty=difficulty
+        )
+        paths.append(_write_wav(clip_path(root, genre, index), signal, sr))
+    return paths
+
+
+def _check_genres(genres: Sequence[str]) -> None:
+    """Raise ConfigError unless every name is a GTZAN genre."""
+    unknown = [g for g in genres if g not in GTZAN_GENRES]
+    if unknown or len(genres) == 0:
+        raise ConfigError(f"unknown genre(s) {unknown or 'none given'}; allowed: {', '.join(GTZAN_GENRES)}")
+
+
+def _check_args(*, seconds: float, sr: int, difficulty: float, seed: int) -> None:
+    """Raise ConfigError for a non-positive duration or rate, difficulty outside [0, 1], negative seed."""
+    if not seconds > 0:
+        raise ConfigError(f"seconds must be > 0, got {seconds}")
+    if not sr > 0:
+        raise ConfigError(f"sr must be > 0 Hz, got {sr}")
+    if not 0.0 <= difficulty <= 1.0:
+        raise ConfigError(f"difficulty must be in [0, 1], got {difficulty}")
+    if seed < 0:
+        raise ConfigError(f"seed must be >= 0, got {seed}")
+
+
+def _write_wav(path: Path, signal: np.ndarray, sr: int) -> Path:
+    """Write a PCM_16 WAV through a temporary file, so an interrupted run leaves no half file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    sf.write(tmp, signal, sr, format="WAV", subtype="PCM_16")
+    os.replace(tmp, path)
+    return path
+
+
+def _draw_recipe(genre: str, rng: np.random.Generator, difficulty: float) -> Recipe:
+    """The genre's recipe with each trait group swapped for a random other genre's with p = 0.6*difficulty."""
+    recipe = _RECIPES[genre]
+    donor = _RECIPES[rng.choice([g for g in GTZAN_GENRES if g != genre])]
+    borrow = rng.random(len(_GROUPS)) < _K['borrow'] * difficulty**2
+    swaps = {f: getattr(donor, f) for group, b in zip(_GROUPS, borrow) if b for f in group}
+    return replace(recipe, **swaps)
+
+
+def _widen(lo: float, hi: float, rng: np.random.Generator, difficulty: float) -> float:
+    """Uniform draw from [lo, hi] scaled about its centre by 0.5 + difficulty (narrow when easy)."""
+    centre, half = (lo + hi) / 2, (hi - lo) / 2 * (0.5 + difficulty)
+    return float(rng.uniform(centre - half, centre + half))
+
+
+def _render(recipe: Recipe, rng: np.random.Generator, *, n: int, sr: int, difficulty: float) -> np.ndarray:
+    """Draw one song from `recipe` and mix it to n samples, peak-normalised to a random level."""
+    bpm = _widen(*recipe.tempo, rng, difficulty) + rng.normal(0, 12 * difficulty)
+    step = 60 / max(bpm, 40) / 4 * sr  # samples per sixteenth
+    n_bars = int((n + _STEPS * step) // (_STEPS * step)) + 2
+    grid = _grid(n_bars, step, recipe.swing * rng.uniform(0.7, 1.0), sr, rng)
+    mode = _MODES[rng.choice(recipe.modes)]
+    prog = recipe.progressions[rng.integers(len(recipe.progressions))]
+    chords = [_chord(mode, prog[b % len(prog)], sevenths=recipe.sevenths) for b in range(n_bars)]
+    song = _Song(grid, step, chords, int(rng.integers(12)), mode, int(grid[-1] + 4 * sr), sr)
+    parts = [f(recipe, song, rng) for f in (_drums, _bass, _comping, _lead)]
+    levels = np.array([recipe.drum_level, recipe.bass_level, recipe.chord_level, recipe.lead_level])
+    levels = levels * np.exp(rng.normal(0, 0.15 + _K['level'] * difficulty, 4))  # instrument mix varies
+    mix = sum(lvl * p / (np.sqrt(np.mean(p**2)) + 1e-9) for lvl, p in zip(levels, parts))
+    cutoff = min(np.exp(_widen(*np.log(recipe.cutoff), rng, difficulty)), 0.45 * sr)
+    mix = sosfilt(butter(2, cutoff, fs=sr, output="sos"), mix)
+    start = int(rng.integers(int(_STEPS * step)))  # songs do not all start on a downbeat
+    y = mix[start : start + n]
+    noise = rng.uniform(0, 0.03 + _K['noise'] * difficulty) * np.sqrt(np.mean(y**2))
+    y = y + noise * rng.standard_normal(n)
+    return (y / (np.max(np.abs(y)) + 1e-9) * rng.uniform(0.3, 0.95)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class _Song:
+    """What every part of one clip shares: timing, harmony, key and buffer size."""
+
+    grid: np.ndarray  # onset in samples of each sixteenth
+    step: float  # nominal samples per sixteenth
+    chords: list[list[int]]  # per bar, semitones above the tonic
+    key: int  # tonic pitch class, 0 = C
+    mode: tuple[int, ...]
+    total: int  # samples rendered before the clip is cut out
+    sr: int
+
+
+def _grid(n_bars: int, step: float, swing: float, sr: int, rng: np.random.Generator) -> np.ndarray:
+    """Onset in samples of every sixteenth, with swing (offbeat eighth delayed to 1/2 + swing/6 beat)."""
+    late = 0.5 + swing / 6  # where the offbeat eighth lands, in beats
+    within = np.array([0.0, late / 2, late, late + (1 - late) / 2])  # the beat's four sixteenths
+    steps = np.arange(n_bars * _STEPS)
+    times = (steps // 4 + within[steps % 4]) * 4 * step
+    return times + rng.normal(0, 0.003 * sr, times.size).clip(-0.01 * sr, 0.01 * sr) + 4 * step  # human timing
+
+
+def _hits(pattern: str, n_bars: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Step index, symbol and gap in steps to the next hit of a pattern tiled over n_bars."""
+    score = np.array(list(pattern * n_bars)) if pattern else np.array([], dtype="<U1")
+    idx = np.flatnonzero(score != ".")
+    gaps = np.diff(idx, append=len(score))
+    return idx, score[idx], gaps
+
+
+def _add(out: np.ndarray, start: float, sound: np.ndarray, gain: float = 1.0) -> None:
+    """Mix `sound` into `out` at sample `start`, dropping what runs past the end."""
+    s = int(start)
+    m = min(len(sound), len(out) - s)
+    if m > 0:
+        out[s : s + m] += gain * sound[:m]
+
+
+def _drum_kit(sr: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """One-shot drum sounds from decaying sines and noise, slightly different for each clip."""
+    t = np.arange(int(0.6 * sr)) / sr
+    noise = rng.standard_normal(t.size)
+    hiss = np.diff(noise, prepend=0.0)  # differenced noise is high-passed: hat and cymbal sizzle
+    f0, f1 = rng.uniform(100, 160), rng.uniform(40, 60)
+    sweep = 2 * np.pi * (f1 * t + (f0 - f1) * 0.03 * (1 - np.exp(-t / 0.03)))  # pitch drops f0 -> f1
+    ride = hiss + 0.3 * np.sin(2 * np.pi * rng.uniform(3000, 5000) * t)
+    return {
+        "kick": np.sin(sweep) * np.exp(-t / rng.uniform(0.12, 0.3)),
+        "snare": (0.8 * noise + np.sin(2 * np.pi * rng.uniform(170, 220) * t)) * np.exp(-t / 0.08),
+        "hat": 0.5 * hiss * np.exp(-t / rng.uniform(0.02, 0.05)),
+        "open": 0.5 * hiss * np.exp(-t / 0.2),
+        "ride": 0.4 * ride * np.exp(-t / 0.35),
+    }
+
+
+def _drums(recipe: Recipe, song: _Song, rng: np.random.Generator) -> np.ndarray:
+    """Kick, snare and hat/ride patterns over the grid, with a snare fill ending some 4-bar phrases."""
+    kit, out, n_bars = _drum_kit(song.sr, rng), np.zeros(song.total), len(song.chords)
+    snare = rng.choice(recipe.snare)
+    fills = snare and rng.random() < 0.7
+    lines = [("kick", rng.choice(recipe.kick)), ("snare", snare), (recipe.cymbal, rng.choice(recipe.hat))]
+    for name, pattern in lines:
+        for i, sym in zip(*_hits(pattern, n_bars)[:2]):
+            sound = kit["open" if sym == "O" and name == "hat" else name]
+            _add(out, song.grid[i], sound, (0.45 if sym == "o" else 1.0) * rng.uniform(0.8, 1.0))
+    for bar in range(3, n_bars, 4) if fills else []:
+        for k in range(12, 16):
+            _add(out, song.grid[bar * _STEPS + k], kit["snare"], 0.4 + 0.15 * (k - 12))
+    return out
+
+
+def _degree(mode: tuple[int, ...], degree: int) -> int:
+    """Semitones above the tonic of a scale degree (0 = tonic; may exceed an octave)."""
+    return mode[degree % 7] + 12 * (degree // 7)
+
+
+def _chord(mode: tuple[int, ...], degree: int, *, sevenths: bool) -> list[int]:
+    """Semitones above the tonic of the chord stacked in thirds on `degree`."""
+    return [_degree(mode, degree + k) for k in (0, 2, 4, 6)[: 4 if sevenths else 3]]
+
+
+@lru_cache(maxsize=None)
+def _table(name: str, n_harmonics: int) -> np.ndarray:
+    """One period of the timbre's wave, harmonics above n_harmonics dropped so nothing aliases."""
+    phase = np.arange(_TABLE_SIZE) / _TABLE_SIZE * 2 * np.pi
+    amps = _TIMBRES[name].harmonics[: max(n_harmonics, 1)]
+    return sum(a * np.sin((k + 1) * phase) for k, a in enumerate(amps)).astype(np.float32)
+
+
+def _tone(midis: tuple[int, ...], length: int, name: str, sr: int) -> np.ndarray:
+    """Sum of one note per MIDI pitch, held `length` samples then released over ~30 ms."""
+    timbre, release = _TIMBRES[name], int(0.03 * sr)
+    t = np.arange(length + release, dtype=np.float32) / sr
+    f = 440.0 * 2.0 ** ((np.array(midis, dtype=np.float32)[:, None] - 69) / 12)
+    phase = f * t
+    if timbre.vibrato:  # 5.5 Hz frequency wobble, integrated into the phase
+        phase += f * timbre.vibrato * (1 - np.cos(2 * np.pi * 5.5 * t)) / (2 * np.pi * 5.5)
+    table = _table(name, int(sr / 2 / f.max()))
+    wave = table[(phase * _TABLE_SIZE).astype(np.int64) & (_TABLE_SIZE - 1)].sum(axis=0)
+    env = np.minimum(t / timbre.attack, 1.0) * np.exp(-t / timbre.decay)
+    env[length:] *= np.exp(-np.arange(release) / (release / 4))
+    return wave * env
+
+
+def _play(notes: list[tuple[float, int, tuple[int, ...], float]], name: str, total: int, sr: int) -> np.ndarray:
+    """Render (onset sample, length, MIDI pitches, gain) notes, caching repeated tones."""
+    out, cache = np.zeros(total), {}
+    for start, length, midis, gain in notes:
+        key = (midis, length)
+        if key not in cache:
+            cache[key] = _tone(midis, length, name, sr)
+        _add(out, start, cache[key], gain)
+    return out
+
+
+def _bass(recipe: Recipe, song: _Song, rng: np.random.Generator) -> np.ndarray:
+    """Bass line on the chord roots: root, fifth, octave or walking (approaching the next root)."""
+    notes, chords = [], song.chords
+    for i, sym, gap in zip(*_hits(rng.choice(recipe.bass), len(chords))):
+        bar, beat = divmod(i, _STEPS)
+        root = chords[bar][0]
+        if sym == "w":  # walking: root, chord tones, then a semitone into the next bar's root
+            nxt = chords[(bar + 1) % len(chords)][0]
+            pitch = [root, rng.choice(chords[bar][1:]), chords[bar][2], nxt + rng.choice([-1, 1])][beat // 4]
+        else:
+            pitch = root + {"f": 7, "o": 12}.get(sym, 0)
+        length = int(min(gap, 8) * song.step * 0.9)
+        notes.append((song.grid[i], length, (33 + song.key + int(pitch),), rng.uniform(0.8, 1)))
+    return _play(notes, rng.choice(recipe.bass_timbre), song.total, song.sr)
+
+
+def _comping(recipe: Recipe, song: _Song, rng: np.random.Generator) -> np.ndarray:
+    """Chords in the comping rhythm (power chords, arpeggios or block chords), with distortion."""
+    notes = []
+    hits = _hits(rng.choice(recipe.comp), len(song.chords))
+    for n_hit, (i, sym, gap) in enumerate(zip(*hits)):
+        chord = song.chords[i // _STEPS]
+        if recipe.power:
+            midis = tuple(40 + song.key + chord[0] + d for d in (0, 7, 12))
+        else:
+            midis = tuple(52 + song.key + s for s in chord)
+        if sym == "a":  # arpeggio: walk up the chord, one tone per hit
+            midis = (midis[n_hit % len(midis)] + 12,)
+        notes.append((song.grid[i], int(gap * song.step * recipe.legato), midis, rng.uniform(0.7, 1)))
+    out = _play(notes, rng.choice(recipe.chord_timbre), song.total, song.sr)
+    if recipe.drive > 0:  # overdrive: normalise then saturate, so the drive gain means the same per clip
+        out = np.tanh(recipe.drive * out / (np.max(np.abs(out)) + 1e-9))
+    return out
+
+
+def _lead(recipe: Recipe, song: _Song, rng: np.random.Generator) -> np.ndarray:
+    """Melody from two random 2-bar motifs (random walks on the scale) arranged as a song form."""
+    weight = np.tile([1.6, 0.5, 1.0, 0.5], 8)  # on-beat onsets are likelier
+    motifs = []
+    for _ in range(2):
+        onsets = np.flatnonzero(rng.random(32) < recipe.lead_density * weight)
+        onsets = onsets if onsets.size else np.array([0])
+        degrees = np.clip(rng.integers(0, 8) + np.cumsum(rng.integers(-2, 3, onsets.size)), 0, 13)
+        motifs.append((onsets, np.diff(onsets, append=32), degrees))
+    form = [0, 0, 1, 0] if rng.random() < 0.5 else [0, 1, 0, 1]
+    notes = []
+    for phrase in range(len(song.chords) // 2):
+        if rng.random() < 0.2:  # rests between phrases
+            continue
+        onsets, gaps, degrees = motifs[form[phrase % 4]]
+        for o, g, d in zip(onsets, gaps, degrees):
+            midis = (60 + song.key + _degree(song.mode, int(d)),)
+            length = int(min(g, 8) * song.step * 0.9)
+            notes.append((song.grid[phrase * 32 + o], length, midis, rng.uniform(0.7, 1)))
+    return _play(notes, rng.choice(recipe.lead_timbre), song.total, song.sr)
