@@ -45,16 +45,12 @@ MANIFEST_COLUMNS = [
 
 
 def find_gtzan_root(root: Path | str) -> Path:
-    """The folder holding GTZAN's genre folders: root itself, root/genres or root/genres_original (searched 2 deep)."""
+    """The folder holding GTZAN's genre folders: root/genres_original, root/genres, one level deeper, or root."""
     root = _existing_dir(root)
-    for candidate in (
-        root,
-        root / "genres",
-        root / "genres_original",
-        *root.glob("*/genres_original"),
-        *root.glob("*/genres"),
-    ):
-        if candidate.is_dir() and _label_dirs(candidate):
+    candidates = (root / "genres_original", root / "genres", *sorted(root.glob("*/genres_original")),
+                  *sorted(root.glob("*/genres")), root)
+    for candidate in candidates:
+        if candidate.is_dir() and _label_dirs(candidate, recursive=False):
             return candidate
     raise DataError(
         f"{root}: no GTZAN genre folders found (looked for <genre>/<genre>.NNNNN.au|wav in {root}, "
@@ -287,14 +283,12 @@ def _existing_dir(root: Path | str) -> Path:
     return root
 
 
-def _label_dirs(root: Path) -> list[str]:
-    """Names of the sub-folders of `root` that contain audio files, sorted."""
+def _label_dirs(root: Path, *, recursive: bool = True) -> list[str]:
+    """Names of the sub-folders of `root` that contain audio files (directly, or at any depth), sorted."""
     return sorted(
-        d.name
-        for d in root.iterdir()
-        if d.is_dir()
-        and not d.name.startswith(".")
-        and any(f.suffix.lower() in AUDIO_EXTENSIONS for f in d.rglob("*"))
+        d.name for d in root.iterdir()
+        if d.is_dir() and not d.name.startswith(".")
+        and any(f.suffix.lower() in AUDIO_EXTENSIONS for f in (d.rglob("*") if recursive else d.iterdir()))
     )
 
 

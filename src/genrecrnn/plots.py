@@ -32,9 +32,10 @@ def logmel_grid(spectrograms: dict[str, np.ndarray], *, cfg: FeatureConfig, ncol
     nrows = max(1, -(-n // ncols))
     fig, axes = plt.subplots(nrows, min(ncols, n), figsize=(3.2 * min(ncols, n), 2.6 * nrows), squeeze=False,
                              sharey=True, constrained_layout=True)
+    top = max(float(s.max()) for s in spectrograms.values())  # one colour scale for every genre
     for ax, (genre, spec) in zip(axes.flat, spectrograms.items()):
         img = librosa.display.specshow(spec, sr=cfg.sample_rate, hop_length=cfg.hop_length, x_axis="s",
-                                       y_axis="mel", ax=ax, vmin=-80, vmax=spec.max())
+                                       y_axis="mel", ax=ax, vmin=top - 80, vmax=top)
         ax.set_title(genre)
     for ax in list(axes.flat)[n:]:
         ax.axis("off")

@@ -127,7 +127,7 @@ def predict_file(path: Path | str, classifier: Classifier, *, window_seconds: fl
     }
 
 
-def top_k(result: dict, k: int) -> list[tuple[str, float]]:
+def top_genres(result: dict, k: int) -> list[tuple[str, float]]:
     """The k most probable genres of a prediction, highest first."""
     return sorted(result["probabilities"].items(), key=lambda kv: -kv[1])[:k]
 
@@ -199,7 +199,7 @@ def predict_paths(paths: list[Path], *, model_path: Path | None = None, top_k: i
         meta = run_metadata(classifier, window_seconds=window_seconds, window_hop_seconds=window_hop_seconds,
                             combine=combine)
         for r in results:
-            r["top"] = [{"genre": g, "probability": p} for g, p in top_k(r, top_k)]
+            r["top"] = [{"genre": g, "probability": p} for g, p in top_genres(r, top_k)]
         atomic_write_json(json_path, {**meta, "results": results, "failures": failures})
     return 1 if failures else 0
 
@@ -207,7 +207,7 @@ def predict_paths(paths: list[Path], *, model_path: Path | None = None, top_k: i
 def format_result(result: dict, *, top_k: int, timeline: bool, genres: list[str]) -> str:
     """Human-readable lines for one file: top genres with probabilities, optionally the window timeline."""
     lines = [f"{result['path']}  ({result['duration']:.1f} s, {len(result['windows'])} window(s))"]
-    lines += [f"  {g:<12} {p:6.1%}" for g, p in top_k(result, top_k)]
+    lines += [f"  {g:<12} {p:6.1%}" for g, p in top_genres(result, top_k)]
     if result["note"]:
         lines.append(f"  note: {result['note']}")
     if timeline:

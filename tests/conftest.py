@@ -1,0 +1,53 @@
+"""Small audio and models the tests make themselves (no downloaded data, no ../shared)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from genrecrnn.features import FeatureConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+SR = 22050
+
+
+def tone(freq: float, seconds: float, *, sr: int = SR, amp: float = 0.5) -> np.ndarray:
+    """A sine tone at `freq` Hz, float32."""
+    t = np.arange(int(round(seconds * sr))) / sr
+    return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def write_wav(path: Path, y: np.ndarray, sr: int = SR, subtype: str = "PCM_16") -> Path:
+    """Write `y` ((n,) or (n, channels)) to `path`, making parent folders."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, y, sr, subtype=subtype)
+    return path
+
+
+@pytest.fixture
+def small_cfg() -> FeatureConfig:
+    """A cheap feature setting: 1 s frames of 32 mel bands."""
+    return FeatureConfig(sample_rate=SR, n_fft=1024, hop_length=512, n_mels=32, frame_seconds=1.0,
+                         frame_hop_seconds=1.0)
+
+
+@pytest.fixture
+def broken_files(tmp_path: Path) -> dict[str, Path]:
+    """Files that must be rejected with a clear message: empty, text, truncated header, NaN samples."""
+    files = {"empty": tmp_path / "empty.wav", "text_wav": tmp_path / "notes.wav", "text_mp3": tmp_path / "notes.mp3"}
+    files["empty"].write_bytes(b"")
+    files["text_wav"].write_text("this is not audio\n" * 20)
+    files["text_mp3"].write_text("this is not audio either\n" * 20)
+    good = write_wav(tmp_path / "good.wav", tone(440, 1.0))
+    files["truncated"] = tmp_path / "truncated.wav"
+    files["truncated"].write_bytes(good.read_bytes()[:30])
+    y = tone(440, 1.0)
+    y[100] = np.nan
+    files["nan"] = write_wav(tmp_path / "nan.wav", y, subtype="FLOAT")
+    return files

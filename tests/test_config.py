@@ -1,0 +1,68 @@
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT
+
+from genrecrnn.config import load_params, validate_params, with_overrides
+from genrecrnn.errors import ConfigError
+
+
+@pytest.fixture
+def params():
+    return load_params(ROOT / "params.yaml")
+
+
+def write(tmp_path: Path, params: dict) -> Path:
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    return path
+
+
+def test_project_params_are_valid(params):
+    assert params["genres"] == sorted(params["genres"])
+    assert params["data"]["source"] == "synthetic"
+
+
+@pytest.mark.parametrize("dotted, value, message", [
+    ("data.clip_seconds", -3, "data.clip_seconds must be positive"),
+    ("features.frame_seconds", 0, "features.frame_seconds must be positive"),
+    ("train.epochs", True, "train.epochs must be a int"),
+    ("data.source", "youtube", "allowed: synthetic, gtzan, folder"),
+    ("data.test_fraction", 0.9, "sum below 1"),
+    ("genres", ["rock", "blues"], "sorted and unique"),
+    ("model.filters", [8, 8], "five positive integers"),
+])
+def test_bad_values_name_the_key(params, dotted, value, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        with_overrides(params, {dotted: value})
+
+
+def test_unknown_key_is_named_with_the_allowed_ones(params, tmp_path):
+    params["train"]["epoch"] = 3
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) train.epoch; allowed here: train.epochs"):
+        load_params(write(tmp_path, params))
+
+
+def test_missing_key_and_missing_file(params, tmp_path):
+    del params["features"]["n_mels"]
+    with pytest.raises(ConfigError, match="missing key.*features.n_mels"):
+        validate_params(params)
+    with pytest.raises(ConfigError, match="parameter file not found"):
+        load_params(tmp_path / "nope.yaml")
+
+
+def test_yaml_is_read_with_the_safe_loader(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("seed: !!python/object/apply:os.system ['echo hacked']\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_params(path)
+
+
+def test_environment_yml_installs_the_same_package_set():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    deps = env["dependencies"]
+    assert "python=3.11" in deps
+    pip = next(d["pip"] for d in deps if isinstance(d, dict))
+    assert pip == ["-e .[dev]"]  # the same install as the Makefile's, from pyproject.toml

@@ -1,0 +1,108 @@
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import tone, write_wav
+
+from genrecrnn.dataset import (
+    build_manifest,
+    check_genres,
+    find_gtzan_root,
+    list_labelled_files,
+    read_split_file,
+    stratified_split,
+)
+from genrecrnn.errors import DataError
+
+GENRES = ["blues", "jazz", "rock"]
+
+
+def make_collection(root, genres=GENRES, per_genre=5, ext="wav", seconds=4.0):
+    for gi, g in enumerate(genres):
+        for i in range(per_genre):
+            write_wav(root / g / f"{g}.{i:05d}.{ext}", tone(200 + 50 * gi + i, seconds), subtype="PCM_16")
+    return root
+
+
+def manifest_of(root, genres=GENRES, min_seconds=3.0):
+    return build_manifest(list_labelled_files(root), genres=genres, min_seconds=min_seconds, progress=False)
+
+
+def test_split_is_by_track_stratified_and_seeded(tmp_path):
+    manifest = manifest_of(make_collection(tmp_path, per_genre=10))
+    split = stratified_split(manifest, val_fraction=0.2, test_fraction=0.2, seed=1)
+    assert split["track_id"].is_unique and len(split) == 30
+    counts = pd.crosstab(split["genre"], split["split"])
+    assert (counts["test"] == 2).all() and (counts["val"] == 2).all() and (counts["train"] == 6).all()
+    again = stratified_split(manifest, val_fraction=0.2, test_fraction=0.2, seed=1)
+    other = stratified_split(manifest, val_fraction=0.2, test_fraction=0.2, seed=2)
+    assert split.equals(again) and not split.equals(other)
+
+
+def test_tiny_genres_still_get_one_track_in_every_split(tmp_path):
+    split = stratified_split(manifest_of(make_collection(tmp_path, per_genre=3)), val_fraction=0.15,
+                             test_fraction=0.2, seed=0)
+    assert (pd.crosstab(split["genre"], split["split"]) == 1).all().all()
+
+
+def test_genre_with_too_few_tracks_is_a_clear_error(tmp_path):
+    with pytest.raises(DataError, match=r"\['blues', 'jazz', 'rock'\] have fewer than 3"):
+        stratified_split(manifest_of(make_collection(tmp_path, per_genre=2)), val_fraction=0.2, test_fraction=0.2, seed=0)
+
+
+def test_group_split_keeps_each_artist_in_one_split(tmp_path):
+    manifest = manifest_of(make_collection(tmp_path, per_genre=12))
+    manifest["artist"] = [f"a{i // 3}" for i in range(len(manifest))]
+    split = stratified_split(manifest, val_fraction=0.2, test_fraction=0.2, seed=0, groups="artist")
+    joined = split.merge(manifest[["track_id", "artist"]], on="track_id")
+    assert (joined.groupby("artist")["split"].nunique() == 1).all()
+
+
+def test_broken_short_and_silent_files_are_marked_not_fatal(tmp_path, broken_files):
+    root = make_collection(tmp_path / "c")
+    (root / "jazz" / "jazz.00054.wav").write_bytes(broken_files["truncated"].read_bytes())
+    (root / "rock" / "rock.00099.wav").write_bytes(b"")
+    write_wav(root / "blues" / "blues.00098.wav", tone(300, 1.0))
+    write_wav(root / "blues" / "blues.00099.wav", np.zeros(22050 * 4, np.float32))
+    manifest = manifest_of(root).set_index("track_id")
+    assert (manifest["status"] == "ok").sum() == 15
+    assert "cannot decode" in manifest.at["jazz/jazz.00054", "reason"]
+    assert "empty file" in manifest.at["rock/rock.00099", "reason"]
+    assert "shorter than data.min_seconds" in manifest.at["blues/blues.00098", "reason"]
+    assert "silence" in manifest.at["blues/blues.00099", "reason"]
+    assert manifest.at["blues/blues.00000", "md5"] and manifest.at["blues/blues.00000", "sample_rate"] == 22050
+
+
+@pytest.mark.parametrize("layout, ext", [("genres", "au"), ("genres_original", "wav"), ("Data/genres_original", "wav")])
+def test_gtzan_layouts_are_found(tmp_path, layout, ext):
+    make_collection(tmp_path / layout, per_genre=3, ext=ext)
+    root = find_gtzan_root(tmp_path)
+    assert root == tmp_path / layout
+    files = list_labelled_files(root)
+    assert sorted(files["genre"].unique()) == GENRES and files["path"].str.endswith(f".{ext}").all()
+
+
+def test_folder_errors_name_the_path(tmp_path):
+    with pytest.raises(DataError, match="data folder not found"):
+        list_labelled_files(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="no audio files"):
+        list_labelled_files(tmp_path / "empty")
+    make_collection(tmp_path / "one", genres=["rock"], per_genre=2)
+    with pytest.raises(DataError, match="only one label"):
+        list_labelled_files(tmp_path / "one")
+
+
+def test_genre_list_must_match_the_folders(tmp_path):
+    with pytest.raises(DataError, match=r"Only on disk: \['jazz'\]; only in params: \['pop'\]"):
+        check_genres(["blues", "jazz"], ["blues", "pop"], root=tmp_path)
+
+
+def test_split_file_uses_file_names_and_reports_missing(tmp_path):
+    manifest = manifest_of(make_collection(tmp_path, per_genre=3))
+    split_csv = tmp_path / "split.csv"
+    rows = [(f"{g}.{i:05d}.wav", s) for g in GENRES for i, s in enumerate(["train", "val", "test"])]
+    pd.DataFrame(rows + [("jazz.00054.wav", "train")], columns=["file", "split"]).to_csv(split_csv, index=False)
+    split, missing = read_split_file(split_csv, manifest)
+    assert missing == ["jazz.00054.wav"]
+    assert split.set_index("track_id").at["rock/rock.00002", "split"] == "test"
+    assert len(split) == 9

@@ -1,0 +1,71 @@
+import librosa
+import numpy as np
+import pytest
+from conftest import SR, tone
+
+from genrecrnn.errors import AudioError, ConfigError
+from genrecrnn.features import FeatureConfig, clip_frames, logmel, reference_frames
+
+
+def test_tone_energy_lands_in_the_mel_band_of_its_frequency():
+    cfg = FeatureConfig()
+    spec = logmel(tone(440.0, 3.0), cfg=cfg)
+    peak_band = int(np.argmax(spec.mean(axis=1)))
+    centres = librosa.mel_frequencies(n_mels=cfg.n_mels + 2, fmax=cfg.sample_rate / 2)[1:-1]
+    # Band b's triangle peaks at centres[b]; 440 Hz must fall in the band whose centre is nearest.
+    assert peak_band == int(np.argmin(np.abs(centres - 440.0)))
+
+
+def test_silence_gives_finite_floor_not_nan():
+    spec = logmel(np.zeros(SR * 3, np.float32), cfg=FeatureConfig())
+    assert np.isfinite(spec).all()
+    assert spec.max() == pytest.approx(-100.0)  # 10*log10(amin=1e-10)
+
+
+@pytest.mark.parametrize("seconds", [2.98, 3.0, 5.9, 6.0, 30.0, 95.0])
+def test_frame_count_matches_docstring_formula(seconds):
+    cfg = FeatureConfig()
+    n = int(round(seconds * SR))
+    expected = 1 + (1 + n // 512 - cfg.frame_columns) // cfg.hop_columns
+    frames = clip_frames(tone(220, seconds), cfg=cfg)
+    assert frames.shape == (expected, cfg.frame_columns, cfg.n_mels) == (cfg.n_frames(n), 129, 128)
+
+
+def test_thirty_second_clip_gives_ten_three_second_frames():
+    assert FeatureConfig().n_frames(30 * SR) == 10
+
+
+def test_overlapping_hop_gives_more_frames():
+    cfg = FeatureConfig(frame_hop_seconds=1.5)
+    # 1 + 661500 // 512 = 1292 columns; hop round(1.5 * 22050 / 512) = 65; 1 + (1292 - 129) // 65 = 18
+    assert cfg.hop_columns == 65
+    assert cfg.n_frames(30 * SR) == 18
+
+
+def test_clip_shorter_than_one_frame_is_rejected_with_its_name():
+    with pytest.raises(AudioError, match="song.wav.*shorter than one 3 s frame"):
+        clip_frames(tone(440, 2.0), cfg=FeatureConfig(), name="song.wav")
+
+
+def test_fast_path_equals_librosa_reference():
+    y = np.random.default_rng(0).standard_normal(SR * 7).astype(np.float32) * 0.1
+    fast, ref = clip_frames(y, cfg=FeatureConfig()), reference_frames(y, cfg=FeatureConfig())
+    np.testing.assert_allclose(fast, ref, atol=1e-3)
+
+
+def test_frames_are_consecutive_slices_of_one_spectrogram():
+    cfg = FeatureConfig()
+    y = tone(330, 9.0) + tone(1000, 9.0, amp=0.1)
+    spec, frames = logmel(y, cfg=cfg), clip_frames(y, cfg=cfg)
+    np.testing.assert_array_equal(frames[2], spec[:, 2 * cfg.hop_columns : 2 * cfg.hop_columns + cfg.frame_columns].T)
+
+
+@pytest.mark.parametrize("bad", [{"n_mels": 0}, {"hop_length": -1}, {"frame_seconds": -3.0}, {"hop_length": 4096}])
+def test_bad_settings_raise_config_error(bad):
+    with pytest.raises(ConfigError):
+        FeatureConfig(**bad)
+
+
+def test_multichannel_array_is_rejected():
+    with pytest.raises(AudioError, match="mono"):
+        logmel(np.zeros((SR * 3, 2), np.float32), cfg=FeatureConfig())

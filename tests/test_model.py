@@ -1,0 +1,95 @@
+import keras
+import numpy as np
+import pytest
+
+from genrecrnn.errors import ModelError
+from genrecrnn.model import build_crnn, load_model, pool_sizes, predict_frames, save_model
+from genrecrnn.train import FrameBatches, set_determinism
+
+
+def small_model(n_genres=4, frames=32, n_mels=32, **kw):
+    return build_crnn(frames=frames, n_mels=n_mels, n_genres=n_genres, filters=(8, 8, 16, 16, 16),
+                      lstm_units=16, dense_units=16, dropout=0.0, **kw)
+
+
+def test_architecture_matches_the_seed():
+    model = build_crnn(frames=129, n_mels=128, n_genres=10)
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds.count("Conv2D") == 5 and kinds.count("MaxPooling2D") == 5
+    assert kinds.count("BatchNormalization") == 5 and kinds.count("LSTM") == 1 and kinds.count("Dense") == 2
+    names = [layer.name for layer in model.layers]
+    assert [n for n in names if n.startswith("conv")] == ["conv1", "conv2", "conv3", "conv4", "conv5"]
+    assert model.get_layer("genre").units == 10 and model.get_layer("lstm").units == 64
+    # Each conv block is conv -> batch norm -> ReLU -> pool.
+    i = names.index("conv1")
+    assert names[i : i + 4] == ["conv1", "bn1", "relu1", "pool1"]
+    assert model.input_shape == (None, 129, 128) and model.output_shape == (None, 10)
+
+
+def test_pool_sizes_shrink_axes_without_going_below_one():
+    assert pool_sizes(129, 128) == [(2, 2), (2, 2), (2, 2), (2, 4), (1, 4)]
+    for frames, mels in [(8, 16), (3, 3), (1, 1)]:
+        t, m = frames, mels
+        for pt, pm in pool_sizes(frames, mels):
+            t, m = t // pt, m // pm
+            assert t >= 1 and m >= 1
+
+
+def test_output_is_a_distribution_per_example():
+    model = small_model()
+    out = predict_frames(model, np.random.default_rng(0).normal(-40, 10, (5, 32, 32)).astype(np.float32))
+    assert out.shape == (5, 4)
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_wrong_frame_shape_is_a_clear_error():
+    with pytest.raises(ModelError, match="do not fit the model's input"):
+        predict_frames(small_model(), np.zeros((2, 30, 32), np.float32))
+
+
+def test_every_constructor_argument_is_used():
+    a = build_crnn(frames=32, n_mels=32, n_genres=3, filters=(4, 4, 4, 4, 4), lstm_units=5, dense_units=7)
+    assert a.get_layer("conv3").filters == 4 and a.get_layer("dense").units == 7 and a.get_layer("lstm").units == 5
+    b = build_crnn(frames=32, n_mels=32, n_genres=3, input_mean=-50.0, input_std=10.0, dropout=0.5)
+    assert float(np.asarray(b.get_layer("standardise").mean).ravel()[0]) == -50.0
+    assert b.get_layer("dropout").rate == 0.5
+
+
+def test_model_overfits_twenty_examples():
+    set_determinism(0)
+    rng = np.random.default_rng(0)
+    x = rng.normal(-40, 10, (20, 32, 32)).astype(np.float32)
+    y = np.arange(20) % 4
+    model = small_model(input_mean=-40.0, input_std=10.0)
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    first = model.evaluate(x, y, verbose=0)[0]
+    model.fit(FrameBatches(x, np.arange(20), y, batch_size=20, shuffle=True, seed=0), epochs=80, verbose=0)
+    loss, acc = model.evaluate(x, y, verbose=0)
+    assert loss < first / 5 and acc == 1.0
+
+
+def test_save_and_reload_predict_the_same(tmp_path):
+    model = small_model(input_mean=-30.0, input_std=5.0)
+    x = np.random.default_rng(1).normal(-30, 5, (6, 32, 32)).astype(np.float32)
+    save_model(model, tmp_path / "m.keras")
+    assert not list(tmp_path.glob("*.tmp*"))
+    np.testing.assert_allclose(predict_frames(load_model(tmp_path / "m.keras"), x), predict_frames(model, x), atol=1e-6)
+
+
+def test_missing_or_broken_model_says_how_to_make_one(tmp_path):
+    with pytest.raises(ModelError, match="dvc repro"):
+        load_model(tmp_path / "none.keras")
+    (tmp_path / "junk.keras").write_text("not a zip")
+    with pytest.raises(ModelError, match="cannot load as a Keras model"):
+        load_model(tmp_path / "junk.keras")
+
+
+def test_batches_cover_each_row_once_per_epoch_and_reshuffle():
+    frames = np.arange(10, dtype=np.float32)[:, None, None] * np.ones((10, 2, 2), np.float32)
+    batches = FrameBatches(frames, np.arange(10), np.arange(10), batch_size=4, shuffle=True, seed=3)
+    first = np.concatenate([batches[i][1] for i in range(len(batches))])
+    assert sorted(first) == list(range(10)) and len(batches) == 3
+    x, y = batches[0]
+    np.testing.assert_array_equal(x[:, 0, 0], y)  # frames and labels stay paired
+    batches.on_epoch_end()
+    assert not np.array_equal(first, np.concatenate([batches[i][1] for i in range(len(batches))]))

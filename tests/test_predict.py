@@ -1,0 +1,113 @@
+import json
+
+import numpy as np
+import pytest
+from conftest import SR, tone, write_wav
+
+from genrecrnn.cli import main
+from genrecrnn.errors import AudioError, ModelError
+from genrecrnn.features import FeatureConfig
+from genrecrnn.model import build_crnn, save_model
+from genrecrnn.predict import iter_windows, load_classifier, predict_file, save_metadata
+
+GENRES = ["a", "b", "c"]
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    """An untrained but deterministic small CRNN with its metadata sidecar."""
+    cfg = FeatureConfig(n_mels=32, frame_seconds=3.0)
+    model = build_crnn(frames=cfg.frame_columns, n_mels=cfg.n_mels, n_genres=3, filters=(4, 4, 8, 8, 8),
+                       lstm_units=8, dense_units=8, input_mean=-40.0, input_std=15.0)
+    path = tmp_path_factory.mktemp("model") / "crnn.keras"
+    save_model(model, path)
+    save_metadata(path, genres=GENRES, features=cfg)
+    return path
+
+
+def music(seconds, sr=SR):
+    """A signal whose spectrum changes over time, so windows differ."""
+    t = np.arange(int(seconds * sr)) / sr
+    return (0.3 * np.sin(2 * np.pi * (200 + 20 * t) * t) * (1 + np.sin(t))).astype(np.float32) / 2
+
+
+def test_95_s_stereo_44k_gives_four_windows_and_mean_of_windows(tmp_path, model_path):
+    y = music(95, sr=44100)
+    path = write_wav(tmp_path / "song.wav", np.stack([y, 0.5 * y], axis=1), sr=44100)
+    result = predict_file(path, load_classifier(model_path))
+    # Windows start at 0, 30, 60 s (full) and 90 s (5 s left: at least one 3 s frame, not yet covered).
+    assert [w["start"] for w in result["windows"]] == [0, 30, 60, 90]
+    assert result["windows"][-1]["seconds"] == pytest.approx(5, abs=0.01)
+    windows = np.array([w["probabilities"] for w in result["windows"]])
+    np.testing.assert_allclose(list(result["probabilities"].values()), windows.mean(axis=0), rtol=1e-6)
+    assert result["genre"] == GENRES[int(windows.mean(axis=0).argmax())]
+
+
+def test_vote_combines_window_argmaxes(tmp_path, model_path):
+    path = write_wav(tmp_path / "song.wav", music(65))
+    result = predict_file(path, load_classifier(model_path), combine="vote")
+    votes = np.bincount([int(np.argmax(w["probabilities"])) for w in result["windows"]], minlength=3) / 3
+    np.testing.assert_allclose(list(result["probabilities"].values()), votes)
+
+
+def test_rate_and_channels_barely_change_the_answer(tmp_path, model_path):
+    mono = write_wav(tmp_path / "mono.wav", music(32), subtype="FLOAT")
+    y44 = music(32, sr=44100)
+    stereo = write_wav(tmp_path / "stereo.wav", np.stack([y44, y44], axis=1), sr=44100, subtype="FLOAT")
+    classifier = load_classifier(model_path)
+    a = np.array(list(predict_file(mono, classifier)["probabilities"].values()))
+    b = np.array(list(predict_file(stereo, classifier)["probabilities"].values()))
+    np.testing.assert_allclose(a, b, atol=0.02)
+
+
+def test_short_song_is_noted_and_too_short_rejected(tmp_path, model_path):
+    classifier = load_classifier(model_path)
+    result = predict_file(write_wav(tmp_path / "ten.wav", music(10)), classifier)
+    assert len(result["windows"]) == 1 and "shorter than one 30 s window" in result["note"]
+    with pytest.raises(AudioError, match="shorter than one 3 s frame"):
+        predict_file(write_wav(tmp_path / "two.wav", music(2)), classifier)
+
+
+def test_overlapping_windows_do_not_repeat_a_covered_tail(tmp_path):
+    cfg = FeatureConfig()
+    path = write_wav(tmp_path / "x.wav", music(60))
+    starts = [s for s, _ in iter_windows(path, cfg=cfg, window_seconds=30, window_hop_seconds=15)]
+    assert starts == [0, 15, 30]
+    with pytest.raises(ValueError, match="window_hop_seconds"):
+        list(iter_windows(path, cfg=cfg, window_seconds=30, window_hop_seconds=45))
+
+
+def test_cli_folder_json_and_bad_files(tmp_path, model_path, broken_files, capsys):
+    album = tmp_path / "album"
+    write_wav(album / "one.wav", music(40))
+    write_wav(album / "disc2" / "two.flac", music(31))
+    (album / "zero.mp3").write_bytes(b"")
+    out_json = tmp_path / "out.json"
+    code = main(["predict", str(album), str(broken_files["text_mp3"]), str(tmp_path / "missing.wav"),
+                 "--model", str(model_path), "--top-k", "2", "--json", str(out_json)])
+    assert code == 1  # some files failed, the rest were classified
+    err = capsys.readouterr().err
+    assert "zero.mp3: empty file" in err and "notes.mp3: cannot decode" in err and "missing.wav: file not found" in err
+    report = json.loads(out_json.read_text())
+    assert {"genrecrnn_version", "model_id", "features", "genres", "results", "failures", "window_seconds"} <= set(report)
+    assert [r["path"].split("/")[-1] for r in report["results"]] == ["two.flac", "one.wav"]
+    for r in report["results"]:
+        assert len(r["top"]) == 2 and r["top"][0]["probability"] >= r["top"][1]["probability"]
+        assert sum(r["probabilities"].values()) == pytest.approx(1, abs=1e-5)
+        assert all(len(w["probabilities"]) == 3 for w in r["windows"])
+    assert len(report["failures"]) == 3
+
+
+def test_cli_good_file_exits_zero_and_prints_a_table(tmp_path, model_path, capsys):
+    path = write_wav(tmp_path / "ok.wav", music(31))
+    assert main(["predict", str(path), "--model", str(model_path), "--timeline"]) == 0
+    out = capsys.readouterr().out
+    assert "ok.wav" in out and "%" in out and "0.0s" in out
+
+
+def test_missing_model_says_dvc_repro(tmp_path, capsys):
+    path = write_wav(tmp_path / "ok.wav", tone(440, 4))
+    assert main(["predict", str(path), "--model", str(tmp_path / "none.keras")]) == 1
+    assert "dvc repro" in capsys.readouterr().err
+    with pytest.raises(ModelError):
+        load_classifier(tmp_path / "none.keras")
