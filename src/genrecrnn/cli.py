@@ -1,4 +1,4 @@
-"""Command line: `genrecrnn data | notebook | predict` (the pipeline's stages call the first two)."""
+"""Command line: `genrecrnn data | notebook | report | predict` (the pipeline's stages call the first three)."""
 
 from __future__ import annotations
 
@@ -44,6 +44,19 @@ def cmd_notebook(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Report stage: gather the executed notebooks into results/report.html."""
+    from genrecrnn.config import find_project_root, load_params
+    from genrecrnn.notebooks import executed_notebooks
+    from genrecrnn.report import build_report
+
+    root = find_project_root()
+    params = load_params(root / "params.yaml")
+    out = build_report(executed_notebooks(root, params), root / params["paths"]["results"] / "report.html")
+    print(f"report: {out}")
+    return 0
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     """Classify audio files or folders; print a table (and write JSON); non-zero exit if any file failed."""
     from genrecrnn.predict import predict_paths
@@ -66,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     nb.add_argument("name", help="notebook name, e.g. 01_preprocessing")
     nb.add_argument("--params", default=None, help="parameter file (default: the project's params.yaml)")
     nb.set_defaults(func=cmd_notebook)
+    rep = sub.add_parser("report", help="gather the executed notebooks into results/report.html (DVC stage)")
+    rep.set_defaults(func=cmd_report)
     pr = sub.add_parser("predict", help="predict the genre of audio files or folders")
     pr.add_argument("paths", nargs="+", type=Path, help="audio files or folders (searched recursively)")
     pr.add_argument("--model", type=Path, default=None, help="a .keras model (default: the pipeline's)")

@@ -23,6 +23,12 @@ def notebook_parameters(notebook: Path, params: dict) -> dict:
     return {name: params[name] for name in declared if name in params}
 
 
+def executed_notebooks(root: Path, params: dict) -> list[Path]:
+    """Executed copies of the numbered notebooks, in order."""
+    sources = sorted((root / NOTEBOOK_DIR).glob("[0-9][0-9]_*.ipynb"))
+    return [root / params["paths"]["results"] / EXECUTED_DIR / s.name for s in sources]
+
+
 def run_notebook(name: str, *, params: dict, root: Path) -> Path:
     """Execute notebooks/<name>.ipynb from `root`; the executed copy lands in <results>/notebooks/."""
     source = root / NOTEBOOK_DIR / f"{Path(name).stem}.ipynb"
@@ -33,6 +39,7 @@ def run_notebook(name: str, *, params: dict, root: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.stem}.tmp.ipynb")
     log.info("executing %s -> %s", source, out)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # the kernel inherits it: no TensorFlow start-up chatter
     try:
         papermill.execute_notebook(str(source), str(tmp), parameters=notebook_parameters(source, params),
                                    cwd=str(root), kernel_name="python3", progress_bar=False)

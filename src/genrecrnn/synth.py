@@ -32,9 +32,9 @@ GTZAN_GENRES: tuple[str, ...] = (
 
 # How difficulty (0..1) maps to overlap; tuned so MFCC-statistics + logistic regression scores roughly
 # 0.95 / 0.7 / 0.3 at difficulty 0 / 0.5 / 1 (chance is 0.1).
-_BORROW = 0.35  # chance per trait group of taking another genre's traits, times difficulty**2
+_BORROW = 0.3  # chance per trait group of taking another genre's traits, times difficulty**2
 _LEVEL_JITTER = 0.4  # extra log-gain spread of each part, times difficulty
-_NOISE = 0.4  # largest noise-to-signal RMS ratio, times difficulty
+_NOISE = 0.2  # largest noise-to-signal RMS ratio, times difficulty
 _TABLE_SIZE = 2048  # samples per wavetable period; power of two so phase wraps with a bit mask
 _STEPS = 16  # sixteenth notes per 4/4 bar; every pattern string has this length (or is empty)
 _MODES = {

@@ -56,3 +56,27 @@ def write_validation(results: Path, *, metrics: dict, frames: pd.DataFrame, prob
     atomic_write_text(results / "predictions_test.csv", clips.round(6).to_csv(index=False))
     atomic_write_json(results / "metrics.json", {**metrics, "clip_aggregation": CLIP_AGGREGATION, **identifiers})
     return clips
+
+
+def write_curves(results: Path, clips: pd.DataFrame, *, genres: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Clip-level PR and ROC curves to pr_curves.csv / roc_curves.csv (+ *_micro.csv); returns both tables."""
+    from genrecrnn.evaluation import pr_curves, roc_curves
+
+    y, probs = clips["label"].to_numpy(), clips[[f"p_{g}" for g in genres]].to_numpy()
+    pr, roc = pr_curves(y, probs, genres=genres), roc_curves(y, probs, genres=genres)
+    atomic_write_text(results / "pr_curves.csv", pr.round(6).to_csv(index=False))
+    atomic_write_text(results / "roc_curves.csv", roc.round(6).to_csv(index=False))
+    # DVC plots draw one line per file: the micro-averaged curves get files of their own.
+    for name, table in (("pr_micro.csv", pr), ("roc_micro.csv", roc)):
+        atomic_write_text(results / name, table[table["genre"] == "micro"].round(6).to_csv(index=False))
+    return pr, roc
+
+
+def baseline_metrics(labels: np.ndarray, probs: np.ndarray, *, genres: Sequence[str], n_boot: int, seed: int) -> dict:
+    """Clip-level metrics of the baseline, keys prefixed baseline_clip_, with a bootstrap CI on accuracy."""
+    from genrecrnn.evaluation import bootstrap_ci, classification_metrics
+
+    out = classification_metrics(labels, probs, genres=genres, prefix="baseline_clip_")
+    low, high = bootstrap_ci(labels, probs.argmax(axis=1), metric="accuracy", n_boot=n_boot, seed=seed)
+    return {k: v for k, v in out.items() if not any(k.endswith(f"_{g}") for g in genres)} | {
+        "baseline_clip_accuracy_ci_low": low, "baseline_clip_accuracy_ci_high": high}
