@@ -16,10 +16,11 @@ from keras import layers
 
 from genrecrnn.errors import ModelError
 
-# Frequency shrinks faster than time in the last blocks: genre cues sit in the temporal pattern
-# (rhythm) that the LSTM reads, while the mel axis only has to be summarised.
 MODEL_FILE = "crnn.keras"  # inside paths.models, beside its crnn.json sidecar
-_MEL_POOLS = (2, 2, 2, 4, 4)
+# The first block pools the mel axis by 4: the later convolutions then run on a quarter of the
+# bands, which halves the cost of a training step (benchmarks/bench_training.py) while the time
+# axis, whose rhythm patterns the LSTM reads, keeps its resolution longer.
+_MEL_POOLS = (4, 2, 2, 2, 2)
 _TIME_POOLS = (2, 2, 2, 2, 1)
 
 

@@ -50,6 +50,14 @@ def save_metadata(model_path: Path | str, *, genres: list[str], features: Featur
     atomic_write_json(metadata_path(model_path), {"genres": list(genres), "features": asdict(features)})
 
 
+def weights_id(model: keras.Model) -> str:
+    """Short hash of a model's weights: the same trained model gives the same id, whatever its file's timestamps."""
+    digest = hashlib.sha256()
+    for w in model.get_weights():
+        digest.update(np.ascontiguousarray(w).tobytes())
+    return digest.hexdigest()[:16]
+
+
 def load_classifier(model_path: Path | str) -> Classifier:
     """Load model + sidecar (safe mode); ModelError saying how to make one if either is missing or they disagree."""
     model_path = Path(model_path)
@@ -58,8 +66,7 @@ def load_classifier(model_path: Path | str) -> Classifier:
     if not meta_file.is_file():
         raise ModelError(f"{meta_file}: model metadata not found beside {model_path}; retrain with `dvc repro`")
     meta = json.loads(meta_file.read_text())
-    classifier = Classifier(model, list(meta["genres"]), FeatureConfig(**meta["features"]),
-                            hashlib.sha256(model_path.read_bytes()).hexdigest()[:16])
+    classifier = Classifier(model, list(meta["genres"]), FeatureConfig(**meta["features"]), weights_id(model))
     if input_shape(model) != classifier.features.frame_shape or model.output_shape[-1] != len(classifier.genres):
         raise ModelError(f"{model_path}: model shape does not match its metadata {meta_file}; retrain with `dvc repro`")
     return classifier
@@ -186,21 +193,25 @@ def predict_paths(paths: list[Path], *, model_path: Path | None = None, top_k: i
     if not files:
         raise AudioError(f"no audio files found in {', '.join(map(str, paths))}")
     results, failures = [], []
-    for f in tqdm(files, disable=len(files) < 2, desc="predicting", file=sys.stderr):
-        try:
-            results.append(predict_file(f, classifier, window_seconds=window_seconds,
-                                        window_hop_seconds=window_hop_seconds, combine=combine))
-        except (AudioError, ValueError) as err:
-            failures.append({"path": str(f), "error": str(err)})
-            print(f"error: {err}", file=sys.stderr)
-            continue
-        print(format_result(results[-1], top_k=top_k, timeline=timeline, genres=classifier.genres), file=out)
-    if json_path is not None:
-        meta = run_metadata(classifier, window_seconds=window_seconds, window_hop_seconds=window_hop_seconds,
-                            combine=combine)
-        for r in results:
-            r["top"] = [{"genre": g, "probability": p} for g, p in top_genres(r, top_k)]
-        atomic_write_json(json_path, {**meta, "results": results, "failures": failures})
+    try:
+        for f in tqdm(files, disable=len(files) < 2, desc="predicting", file=sys.stderr):
+            try:
+                results.append(predict_file(f, classifier, window_seconds=window_seconds,
+                                            window_hop_seconds=window_hop_seconds, combine=combine))
+            except (AudioError, ValueError) as err:
+                failures.append({"path": str(f), "error": str(err)})
+                print(f"error: {err}", file=sys.stderr)
+                continue
+            print(format_result(results[-1], top_k=top_k, timeline=timeline, genres=classifier.genres), file=out)
+    finally:
+        # Even an interrupted run (Ctrl-C, a crash) keeps the files it finished.
+        if json_path is not None:
+            meta = run_metadata(classifier, window_seconds=window_seconds, window_hop_seconds=window_hop_seconds,
+                                combine=combine)
+            for r in results:
+                r["top"] = [{"genre": g, "probability": p} for g, p in top_genres(r, top_k)]
+            atomic_write_json(json_path, {**meta, "complete": len(results) + len(failures) == len(files),
+                                          "results": results, "failures": failures})
     return 1 if failures else 0
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +31,7 @@ GTZAN_GENRES: tuple[str, ...] = (
 )  # fmt: skip
 
 # How difficulty (0..1) maps to overlap; tuned so MFCC-statistics + logistic regression scores roughly
-# 0.95 / 0.7 / 0.3 at difficulty 0 / 0.5 / 1 (chance is 0.1).
+# 0.93 / 0.7 / 0.35 at difficulty 0 / 0.5 / 1 (chance is 0.1; 20 clips of 10 s per genre).
 _BORROW = 0.3  # chance per trait group of taking another genre's traits, times difficulty**2
 _LEVEL_JITTER = 0.4  # extra log-gain spread of each part, times difficulty
 _NOISE = 0.2  # largest noise-to-signal RMS ratio, times difficulty
@@ -74,90 +74,103 @@ _TIMBRES = {
 }
 
 
-@dataclass(frozen=True)
+_EIGHTHS, _BACKBEAT = "x.x.x.x.x.x.x.x.", "....x.......x..."
+
+
+@dataclass(frozen=True, kw_only=True)
 class Recipe:
     """How one genre is played. Patterns are 16 steps: 'x' hit, 'o' soft, 'O' open hat, '.' rest;
-    bass adds 'r' root, 'f' fifth, 'w' walking note; comping 'a' plays one chord tone (arpeggio)."""
+    bass adds 'r' root, 'f' fifth, 'o' octave, 'w' walking; comping 'a' plays one chord tone (arpeggio)."""
 
     tempo: tuple[float, float]  # bpm range
-    swing: float  # 0 straight, 1 triplet eighths
-    kick: tuple[str, ...]
-    snare: tuple[str, ...]
-    hat: tuple[str, ...]
-    cymbal: str  # "hat" or "ride"
-    drum_level: float
-    bass: tuple[str, ...]
-    bass_timbre: tuple[str, ...]
-    bass_level: float
-    modes: tuple[str, ...]
+    swing: float = 0.0  # 0 straight, 1 triplet eighths
+    kick: tuple[str, ...] = ("x.......x.......",)
+    snare: tuple[str, ...] = (_BACKBEAT,)
+    hat: tuple[str, ...] = (_EIGHTHS,)  # "" for no drums
+    cymbal: str = "hat"  # or "ride"
+    drum_level: float = 0.8
+    bass: tuple[str, ...] = (_EIGHTHS,)
+    bass_timbre: tuple[str, ...] = ("bass",)
+    bass_level: float = 0.8
+    modes: tuple[str, ...] = ("major",)
     progressions: tuple[tuple[int, ...], ...]  # scale degree (0 = tonic) of each bar's chord
-    sevenths: bool
-    comp: tuple[str, ...]
-    legato: float  # comping note length as a fraction of the gap to the next hit
-    power: bool  # root-fifth-octave voicing instead of stacked thirds
+    sevenths: bool = False
+    comp: tuple[str, ...] = (_EIGHTHS,)
+    legato: float = 0.8  # comping note length as a fraction of the gap to the next hit
+    power: bool = False  # root-fifth-octave voicing instead of stacked thirds
     chord_timbre: tuple[str, ...]
-    drive: float  # tanh distortion gain on the comping part; 0 = clean
-    chord_level: float
+    drive: float = 0.0  # tanh distortion gain on the comping part; 0 = clean
+    chord_level: float = 0.7
     lead_timbre: tuple[str, ...]
-    lead_density: float  # chance of a melody onset on a sixteenth step
-    lead_level: float
+    lead_density: float = 0.3  # chance of a melody onset on a sixteenth step
+    lead_level: float = 0.8
     cutoff: tuple[float, float]  # Hz range of the master low-pass (brightness)
 
 
-_EIGHTHS, _BACKBEAT, _NONE = "x.x.x.x.x.x.x.x.", "....x.......x...", ""
 _RECIPES = {
-    "blues": Recipe((65, 100), 0.85, ("x.....x.x.......",), (_BACKBEAT,), (_EIGHTHS,), "hat", 0.7,
-                    ("r...f...o...f...", "r.r.f.f.o.o.f.f."), ("bass",), 0.8, ("mixolydian",),
-                    ((0, 0, 0, 0, 3, 3, 0, 0, 4, 3, 0, 4),), True, ("x..x..x...x..x..", _EIGHTHS), 0.6,
-                    False, ("organ", "piano", "guitar"), 2.0, 0.7, ("guitar", "organ", "brass"), 0.3, 1.0,
-                    (3500, 6000)),
-    "classical": Recipe((60, 110), 0.0, (_NONE,), (_NONE,), (_NONE,), "hat", 0.0,
-                        ("r...............",), ("strings",), 0.5, ("major", "harmonic"),
-                        ((0, 3, 4, 0), (0, 5, 3, 4), (0, 4, 5, 2, 3, 0, 3, 4)), False,
-                        ("x...............", "a.a.a.a.a.a.a.a.", "aaaaaaaaaaaaaaaa"), 1.0, False,
-                        ("strings", "piano"), 0.0, 0.8, ("strings", "flute", "piano"), 0.25, 1.0,
-                        (2500, 5000)),
-    "country": Recipe((90, 140), 0.2, ("x.......x.......",), (_BACKBEAT,), ("o.x.o.x.o.x.o.x.",), "hat",
-                      0.6, ("r.......f.......", "r...f...r...f..."), ("bass",), 0.8, ("major",),
-                      ((0, 3, 4, 0), (0, 0, 3, 4), (0, 4, 0, 3)), False, (_EIGHTHS, "x...x.x.x...x.x."),
-                      0.6, False, ("guitar", "piano"), 0.0, 0.8, ("guitar", "strings", "flute"), 0.3, 0.8,
-                      (4000, 7000)),
-    "disco": Recipe((110, 130), 0.0, ("x...x...x...x...",), (_BACKBEAT,), ("oxOxoxOxoxOxoxOx", "..O...O...O...O."),
-                    "hat", 1.0, ("r.o.r.o.r.o.r.o.",), ("bass", "synthbass"), 0.9, ("minor", "dorian"),
-                    ((0, 3), (0, 3, 0, 4), (0, 6, 5, 4)), True, ("..x...x...x...x.", "x..............."),
-                    0.4, False, ("strings", "synth", "piano"), 0.0, 0.6, ("strings", "synth", "brass"), 0.3,
-                    0.7, (6000, 9000)),
-    "hiphop": Recipe((80, 100), 0.5, ("x......x..x.....", "x.....x...x..x.."), (_BACKBEAT,),
-                     (_EIGHTHS, "xxx.x.xxx.x.x.x."), "hat", 1.2, ("r.........r.....", "r......r..r....."),
-                     ("sub",), 1.1, ("minor", "dorian"), ((0, 5), (0, 3, 5, 4), (0, 0, 5, 5)), True,
-                     ("x.......x.......", "x..............."), 0.9, False, ("epiano", "piano", "strings"),
-                     0.0, 0.5, ("epiano", "flute", "synth"), 0.15, 0.5, (2000, 4000)),
-    "jazz": Recipe((100, 200), 0.9, ("o.......o.......",), ("......o.......o.",), ("x...x.x.x...x.x.",), "ride",
-                   0.5, ("w...w...w...w...",), ("bass",), 0.9, ("major", "dorian"),
-                   ((1, 4, 0, 0), (1, 4, 0, 5), (0, 5, 1, 4)), True,
-                   ("...x......x.....", ".x....x.....x...", "x.....x..x......"), 0.5, False,
-                   ("epiano", "piano"), 0.0, 0.7, ("brass", "piano", "flute"), 0.4, 0.9, (3500, 6000)),
-    "metal": Recipe((100, 190), 0.0, ("xxxxxxxxxxxxxxxx", _EIGHTHS), (_BACKBEAT, "..x...x...x...x."),
-                    (_EIGHTHS, "O...O...O...O..."), "hat", 1.0, ("rrrrrrrrrrrrrrrr", "r.r.r.r.r.r.r.r."),
-                    ("bass",), 0.7, ("phrygian", "minor", "harmonic"), ((0, 0, 5, 6), (0, 1, 0, 5), (0, 6, 5, 4)),
-                    False, ("xxxxxxxxxxxxxxxx", _EIGHTHS, "x.xxx.xxx.xxx.xx"), 0.6, True, ("guitar",), 12.0,
-                    1.0, ("guitar", "synth"), 0.35, 0.6, (7000, 10000)),
-    "pop": Recipe((90, 130), 0.05, ("x.......x.......", "x.....x.x......."), (_BACKBEAT,), (_EIGHTHS,), "hat",
-                  0.8, (_EIGHTHS, "r..r..r.r..r..r."), ("bass", "synthbass"), 0.8, ("major",),
-                  ((0, 4, 5, 3), (5, 3, 0, 4), (0, 5, 3, 4)), False,
-                  ("x...x...x...x...", "x..x..x.x..x..x.", "x..............."), 0.8, False,
-                  ("piano", "synth", "guitar", "strings"), 0.0, 0.7, ("synth", "piano", "flute"), 0.3, 1.0,
-                  (5000, 8000)),
-    "reggae": Recipe((65, 90), 0.3, ("........x.......",), ("........x.......",), (_EIGHTHS, "..x...x...x...x."),
-                     "hat", 0.7, ("r.....r.f...r...", "r..r....f.f.r..."), ("bass", "sub"), 1.1,
-                     ("major", "minor"), ((0, 3), (0, 4, 3, 4), (0, 5, 3, 4)), False, ("..x...x...x...x.",),
-                     0.3, False, ("guitar", "organ", "piano"), 0.0, 0.7, ("organ", "brass", "flute"), 0.2, 0.7,
-                     (3000, 6000)),
-    "rock": Recipe((100, 150), 0.0, ("x.......x.x.....", "x...x...x...x..."), (_BACKBEAT,),
-                   (_EIGHTHS, "O.O.O.O.O.O.O.O."), "hat", 0.9, (_EIGHTHS,), ("bass",), 0.8,
-                   ("major", "mixolydian", "minor"), ((0, 3, 4, 3), (0, 6, 3, 0), (0, 4, 5, 3)), False,
-                   (_EIGHTHS, "x..x..x.x..x..x."), 0.8, True, ("guitar",), 5.0, 1.0, ("guitar", "organ"), 0.3,
-                   0.8, (5000, 8000)),
+    "blues": Recipe(
+        tempo=(65, 100), swing=0.85, kick=("x.....x.x.......",), drum_level=0.7,
+        bass=("r...f...o...f...", "r.r.f.f.o.o.f.f."), modes=("mixolydian",),
+        progressions=((0, 0, 0, 0, 3, 3, 0, 0, 4, 3, 0, 4),), sevenths=True, comp=("x..x..x...x..x..", _EIGHTHS),
+        legato=0.6, chord_timbre=("organ", "piano", "guitar"), drive=2.0, lead_timbre=("guitar", "organ", "brass"),
+        lead_level=1.0, cutoff=(3500, 6000)),
+    "classical": Recipe(  # no drums: sustained strings, arpeggios, long bass notes
+        tempo=(60, 110), kick=("",), snare=("",), hat=("",), drum_level=0.0, bass=("r...............",),
+        bass_timbre=("strings",), bass_level=0.5, modes=("major", "harmonic"),
+        progressions=((0, 3, 4, 0), (0, 5, 3, 4), (0, 4, 5, 2, 3, 0, 3, 4)),
+        comp=("x...............", "a.a.a.a.a.a.a.a.", "aaaaaaaaaaaaaaaa"), legato=1.0,
+        chord_timbre=("strings", "piano"), chord_level=0.8, lead_timbre=("strings", "flute", "piano"),
+        lead_density=0.25, lead_level=1.0, cutoff=(2500, 5000)),
+    "country": Recipe(
+        tempo=(90, 140), swing=0.2, hat=("o.x.o.x.o.x.o.x.",), drum_level=0.6,
+        bass=("r.......f.......", "r...f...r...f..."), progressions=((0, 3, 4, 0), (0, 0, 3, 4), (0, 4, 0, 3)),
+        comp=(_EIGHTHS, "x...x.x.x...x.x."), legato=0.6, chord_timbre=("guitar", "piano"), chord_level=0.8,
+        lead_timbre=("guitar", "strings", "flute"), cutoff=(4000, 7000)),
+    "disco": Recipe(
+        tempo=(110, 130), kick=("x...x...x...x...",), hat=("oxOxoxOxoxOxoxOx", "..O...O...O...O."), drum_level=1.0,
+        bass=("r.o.r.o.r.o.r.o.",), bass_timbre=("bass", "synthbass"), bass_level=0.9, modes=("minor", "dorian"),
+        progressions=((0, 3), (0, 3, 0, 4), (0, 6, 5, 4)), sevenths=True, comp=("..x...x...x...x.", "x..............."),
+        legato=0.4, chord_timbre=("strings", "synth", "piano"), chord_level=0.6,
+        lead_timbre=("strings", "synth", "brass"), lead_level=0.7, cutoff=(6000, 9000)),
+    "hiphop": Recipe(
+        tempo=(80, 100), swing=0.5, kick=("x......x..x.....", "x.....x...x..x.."), hat=(_EIGHTHS, "xxx.x.xxx.x.x.x."),
+        drum_level=1.2, bass=("r.........r.....", "r......r..r....."), bass_timbre=("sub",), bass_level=1.1,
+        modes=("minor", "dorian"), progressions=((0, 5), (0, 3, 5, 4), (0, 0, 5, 5)), sevenths=True,
+        comp=("x.......x.......", "x..............."), legato=0.9, chord_timbre=("epiano", "piano", "strings"),
+        chord_level=0.5, lead_timbre=("epiano", "flute", "synth"), lead_density=0.15, lead_level=0.5,
+        cutoff=(2000, 4000)),
+    "jazz": Recipe(  # swung ride cymbal, feathered kick, brushed snare, walking bass, comping on off-beats
+        tempo=(100, 200), swing=0.9, kick=("o.......o.......",), snare=("......o.......o.",),
+        hat=("x...x.x.x...x.x.",), cymbal="ride", drum_level=0.5, bass=("w...w...w...w...",), bass_level=0.9,
+        modes=("major", "dorian"), progressions=((1, 4, 0, 0), (1, 4, 0, 5), (0, 5, 1, 4)), sevenths=True,
+        comp=("...x......x.....", ".x....x.....x...", "x.....x..x......"), legato=0.5,
+        chord_timbre=("epiano", "piano"), lead_timbre=("brass", "piano", "flute"), lead_density=0.4,
+        lead_level=0.9, cutoff=(3500, 6000)),
+    "metal": Recipe(  # double kick, distorted palm-muted power chords
+        tempo=(100, 190), kick=("xxxxxxxxxxxxxxxx", _EIGHTHS), snare=(_BACKBEAT, "..x...x...x...x."),
+        hat=(_EIGHTHS, "O...O...O...O..."), drum_level=1.0, bass=("rrrrrrrrrrrrrrrr", _EIGHTHS), bass_level=0.7,
+        modes=("phrygian", "minor", "harmonic"), progressions=((0, 0, 5, 6), (0, 1, 0, 5), (0, 6, 5, 4)),
+        comp=("xxxxxxxxxxxxxxxx", _EIGHTHS, "x.xxx.xxx.xxx.xx"), legato=0.6, power=True, chord_timbre=("guitar",),
+        drive=12.0, chord_level=1.0, lead_timbre=("guitar", "synth"), lead_density=0.35, lead_level=0.6,
+        cutoff=(7000, 10000)),
+    "pop": Recipe(
+        tempo=(90, 130), swing=0.05, kick=("x.......x.......", "x.....x.x......."), bass=(_EIGHTHS, "r..r..r.r..r..r."),
+        bass_timbre=("bass", "synthbass"), progressions=((0, 4, 5, 3), (5, 3, 0, 4), (0, 5, 3, 4)),
+        comp=("x...x...x...x...", "x..x..x.x..x..x.", "x..............."),
+        chord_timbre=("piano", "synth", "guitar", "strings"), lead_timbre=("synth", "piano", "flute"),
+        lead_level=1.0, cutoff=(5000, 8000)),
+    "reggae": Recipe(  # one-drop drums, off-beat skank chords, heavy bass
+        tempo=(65, 90), swing=0.3, kick=("........x.......",), snare=("........x.......",),
+        hat=(_EIGHTHS, "..x...x...x...x."), drum_level=0.7, bass=("r.....r.f...r...", "r..r....f.f.r..."),
+        bass_timbre=("bass", "sub"), bass_level=1.1, modes=("major", "minor"),
+        progressions=((0, 3), (0, 4, 3, 4), (0, 5, 3, 4)), comp=("..x...x...x...x.",), legato=0.3,
+        chord_timbre=("guitar", "organ", "piano"), lead_timbre=("organ", "brass", "flute"), lead_density=0.2,
+        lead_level=0.7, cutoff=(3000, 6000)),
+    "rock": Recipe(
+        tempo=(100, 150), kick=("x.......x.x.....", "x...x...x...x..."), hat=(_EIGHTHS, "O.O.O.O.O.O.O.O."),
+        drum_level=0.9, modes=("major", "mixolydian", "minor"), progressions=((0, 3, 4, 3), (0, 6, 3, 0), (0, 4, 5, 3)),
+        comp=(_EIGHTHS, "x..x..x.x..x..x."), power=True, chord_timbre=("guitar",), drive=5.0, chord_level=1.0,
+        lead_timbre=("guitar", "organ"), cutoff=(5000, 8000)),
 }  # fmt: skip
 # Trait groups a clip may borrow wholesale from another genre; borrowing keeps each group coherent.
 _GROUPS = (
@@ -182,9 +195,7 @@ def clip_path(root: Path, genre: str, index: int) -> Path:
     return Path(root) / genre / f"{genre}.{index:05d}.wav"
 
 
-def synth_clip(
-    genre: str, *, seed: int, seconds: float = 30.0, sr: int = 22050, difficulty: float = 0.5
-) -> np.ndarray:
+def synth_clip(genre: str, *, seed: int, seconds: float = 30.0, sr: int = 22050, difficulty: float = 0.5) -> np.ndarray:
     """float32 mono signal in [-1, 1], shape (round(seconds*sr),), sr in Hz."""
     _check_genres([genre])
     _check_args(seconds=seconds, sr=sr, difficulty=difficulty, seed=seed)
@@ -212,9 +223,7 @@ def generate_dataset(
     jobs = [(genre, index) for genre in genres for index in range(clips_per_genre)]
     paths = []
     for genre, index in tqdm(jobs, desc=f"synth -> {root}", unit="clip", disable=not progress):
-        signal = synth_clip(
-            genre, seed=clip_seed(seed, genre, index), seconds=seconds, sr=sr, difficulty=difficulty
-        )
+        signal = synth_clip(genre, seed=clip_seed(seed, genre, index), seconds=seconds, sr=sr, difficulty=difficulty)
         paths.append(_write_wav(clip_path(root, genre, index), signal, sr))
     return paths
 
@@ -227,11 +236,13 @@ def _check_genres(genres: Sequence[str]) -> None:
 
 
 def _check_args(*, seconds: float, sr: int, difficulty: float, seed: int) -> None:
-    """Raise ConfigError for a non-positive duration or rate, difficulty outside [0, 1], negative seed."""
+    """Raise ConfigError for a duration under one sample, sr <= 0 Hz, difficulty outside [0, 1], seed < 0."""
     if not seconds > 0:
         raise ConfigError(f"seconds must be > 0, got {seconds}")
     if not sr > 0:
         raise ConfigError(f"sr must be > 0 Hz, got {sr}")
+    if round(seconds * sr) < 1:
+        raise ConfigError(f"seconds={seconds} at sr={sr} Hz is less than one sample")
     if not 0.0 <= difficulty <= 1.0:
         raise ConfigError(f"difficulty must be in [0, 1], got {difficulty}")
     if seed < 0:
@@ -252,7 +263,7 @@ def _draw_recipe(genre: str, rng: np.random.Generator, difficulty: float) -> Rec
     recipe = _RECIPES[genre]
     donor = _RECIPES[rng.choice([g for g in GTZAN_GENRES if g != genre])]
     borrow = rng.random(len(_GROUPS)) < _BORROW * difficulty**2
-    swaps = {f: getattr(donor, f) for group, b in zip(_GROUPS, borrow) if b for f in group}
+    swaps = {f: getattr(donor, f) for group, b in zip(_GROUPS, borrow, strict=True) if b for f in group}
     return replace(recipe, **swaps)
 
 
@@ -275,12 +286,13 @@ def _render(recipe: Recipe, rng: np.random.Generator, *, n: int, sr: int, diffic
     parts = [f(recipe, song, rng) for f in (_drums, _bass, _comping, _lead)]
     levels = np.array([recipe.drum_level, recipe.bass_level, recipe.chord_level, recipe.lead_level])
     levels = levels * np.exp(rng.normal(0, 0.15 + _LEVEL_JITTER * difficulty, 4))  # instrument mix varies
-    mix = sum(lvl * p / (np.sqrt(np.mean(p**2)) + 1e-9) for lvl, p in zip(levels, parts))
+    gains = levels / (np.array([_rms(p) for p in parts]) + 1e-9)  # levels are relative to each part's RMS
+    mix = sum(g * p for g, p in zip(gains, parts, strict=True))
     cutoff = min(np.exp(_widen(*np.log(recipe.cutoff), rng, difficulty)), 0.45 * sr)
     mix = sosfilt(butter(2, cutoff, fs=sr, output="sos"), mix)
-    start = int(rng.integers(int(_STEPS * step)))  # songs do not all start on a downbeat
+    start = int(4 * step + rng.integers(int(_STEPS * step)))  # skip the lead-in; start anywhere in a bar
     y = mix[start : start + n]
-    y = y + rng.uniform(0, 0.03 + _NOISE * difficulty) * np.sqrt(np.mean(y**2)) * _noise(n, sr, rng)
+    y = y + rng.uniform(0, 0.03 + _NOISE * difficulty) * _rms(y) * _noise(n, sr, rng)
     return (y / (np.max(np.abs(y)) + 1e-9) * rng.uniform(0.3, 0.95)).astype(np.float32)
 
 
@@ -300,8 +312,13 @@ class _Song:
 def _noise(n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
     """Unit-RMS background noise, white through a one-pole low-pass at 200 Hz..8 kHz (hum to hiss)."""
     pole = np.exp(-2 * np.pi * np.exp(rng.uniform(np.log(200), np.log(8000))) / sr)
-    noise = lfilter([1 - pole], [1, -pole], rng.standard_normal(n))
-    return noise / (np.sqrt(np.mean(noise**2)) + 1e-12)
+    noise = lfilter([1 - pole], [1, -pole], rng.standard_normal(n, dtype=np.float32))
+    return noise / (_rms(noise) + 1e-12)
+
+
+def _rms(x: np.ndarray) -> float:
+    """Root mean square of a 1-D signal; einsum avoids a squared copy and BLAS threads."""
+    return float(np.sqrt(np.einsum("i,i->", x, x) / max(x.size, 1)))
 
 
 def _grid(n_bars: int, step: float, swing: float, sr: int, rng: np.random.Generator) -> np.ndarray:
@@ -353,7 +370,7 @@ def _drums(recipe: Recipe, song: _Song, rng: np.random.Generator) -> np.ndarray:
     fills = snare and rng.random() < 0.7
     lines = [("kick", rng.choice(recipe.kick)), ("snare", snare), (recipe.cymbal, rng.choice(recipe.hat))]
     for name, pattern in lines:
-        for i, sym in zip(*_hits(pattern, n_bars)[:2]):
+        for i, sym in zip(*_hits(pattern, n_bars)[:2], strict=True):
             sound = kit["open" if sym == "O" and name == "hat" else name]
             _add(out, song.grid[i], sound, (0.45 if sym == "o" else 1.0) * rng.uniform(0.8, 1.0))
     for bar in range(3, n_bars, 4) if fills else []:
@@ -372,7 +389,7 @@ def _chord(mode: tuple[int, ...], degree: int, *, sevenths: bool) -> list[int]:
     return [_degree(mode, degree + k) for k in (0, 2, 4, 6)[: 4 if sevenths else 3]]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _table(name: str, n_harmonics: int) -> np.ndarray:
     """One period of the timbre's wave, harmonics above n_harmonics dropped so nothing aliases."""
     phase = np.arange(_TABLE_SIZE) / _TABLE_SIZE * 2 * np.pi
@@ -397,19 +414,18 @@ def _tone(midis: tuple[int, ...], length: int, name: str, sr: int) -> np.ndarray
 
 def _play(notes: list[tuple[float, int, tuple[int, ...], float]], name: str, total: int, sr: int) -> np.ndarray:
     """Render (onset sample, length, MIDI pitches, gain) notes, caching repeated tones."""
-    out, cache = np.zeros(total), {}
+    out, tones = np.zeros(total), {}
     for start, length, midis, gain in notes:
-        key = (midis, length)
-        if key not in cache:
-            cache[key] = _tone(midis, length, name, sr)
-        _add(out, start, cache[key], gain)
+        if (midis, length) not in tones:
+            tones[midis, length] = _tone(midis, length, name, sr)
+        _add(out, start, tones[midis, length], gain)
     return out
 
 
 def _bass(recipe: Recipe, song: _Song, rng: np.random.Generator) -> np.ndarray:
     """Bass line on the chord roots: root, fifth, octave or walking (approaching the next root)."""
     notes, chords = [], song.chords
-    for i, sym, gap in zip(*_hits(rng.choice(recipe.bass), len(chords))):
+    for i, sym, gap in zip(*_hits(rng.choice(recipe.bass), len(chords)), strict=True):
         bar, beat = divmod(i, _STEPS)
         root = chords[bar][0]
         if sym == "w":  # walking: root, chord tones, then a semitone into the next bar's root
@@ -426,7 +442,7 @@ def _comping(recipe: Recipe, song: _Song, rng: np.random.Generator) -> np.ndarra
     """Chords in the comping rhythm (power chords, arpeggios or block chords), with distortion."""
     notes = []
     hits = _hits(rng.choice(recipe.comp), len(song.chords))
-    for n_hit, (i, sym, gap) in enumerate(zip(*hits)):
+    for n_hit, (i, sym, gap) in enumerate(zip(*hits, strict=True)):
         chord = song.chords[i // _STEPS]
         if recipe.power:
             midis = tuple(40 + song.key + chord[0] + d for d in (0, 7, 12))
@@ -456,7 +472,7 @@ def _lead(recipe: Recipe, song: _Song, rng: np.random.Generator) -> np.ndarray:
         if rng.random() < 0.2:  # rests between phrases
             continue
         onsets, gaps, degrees = motifs[form[phrase % 4]]
-        for o, g, d in zip(onsets, gaps, degrees):
+        for o, g, d in zip(onsets, gaps, degrees, strict=True):
             midis = (60 + song.key + _degree(song.mode, int(d)),)
             length = int(min(g, 8) * song.step * 0.9)
             notes.append((song.grid[phrase * 32 + o], length, midis, rng.uniform(0.7, 1)))

@@ -97,6 +97,7 @@ def train_crnn(
     seed: int,
     model_path: Path | str,
     checkpoint_root: Path | str | None = None,
+    callbacks: list[keras.callbacks.Callback] | None = None,
     verbose: int = 2,
 ) -> pd.DataFrame:
     """Train the CRNN on the store's train split, early-stopped on its val split; save it; return the history.
@@ -141,10 +142,9 @@ def train_crnn(
         batch_size=batch_size,
         shuffle=False,
     )
-    callbacks: list[keras.callbacks.Callback] = [
-        keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=patience, restore_best_weights=True
-        ),
+    callbacks = [
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
+        *(callbacks or []),
     ]
     backup = None
     if checkpoint_root is not None:

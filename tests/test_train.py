@@ -1,0 +1,76 @@
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import tone, write_wav
+
+from genrecrnn.features import FeatureConfig, open_feature_store, write_feature_store
+from genrecrnn.train import run_id, train_crnn
+
+MODEL = {"filters": [4, 4, 8, 8, 8], "lstm_units": 8, "dense_units": 8, "dropout": 0.0}
+CFG = FeatureConfig(n_mels=32, frame_seconds=1.0, frame_hop_seconds=1.0)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """Two genres: low tones and high tones, 6 clips each of 3 s (3 frames), split 4/1/1 per genre."""
+    root = tmp_path_factory.mktemp("train")
+    rows = []
+    for label, (genre, base) in enumerate((("low", 150.0), ("high", 2500.0))):
+        for i in range(6):
+            path = write_wav(root / "audio" / genre / f"{i}.wav", tone(base * (1 + 0.05 * i), 3.0))
+            split = "test" if i == 0 else "val" if i == 1 else "train"
+            rows.append({"track_id": f"{genre}/{i}", "path": str(path), "genre": genre, "label": label, "split": split})
+    write_feature_store(root / "features", pd.DataFrame(rows), cfg=CFG, workers=1, progress=False)
+    return open_feature_store(root / "features")
+
+
+def train(store, path, **kw):
+    args = {"n_genres": 2, "model_params": MODEL, "epochs": 3, "batch_size": 4, "learning_rate": 0.01,
+            "patience": 10, "seed": 7, "model_path": path, "verbose": 0}
+    return train_crnn(store, **{**args, **kw})
+
+
+def test_training_learns_and_saves(store, tmp_path):
+    history = train(store, tmp_path / "m.keras", epochs=8)
+    assert list(history["epoch"]) == list(range(8))
+    assert history["loss"].iloc[-1] < history["loss"].iloc[0]
+    assert (tmp_path / "m.keras").is_file()
+
+
+def test_same_seed_gives_identical_weights(store, tmp_path):
+    train(store, tmp_path / "a.keras")
+    train(store, tmp_path / "b.keras")
+    a, b = keras.saving.load_model(tmp_path / "a.keras"), keras.saving.load_model(tmp_path / "b.keras")
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
+
+
+class Interrupt(keras.callbacks.Callback):
+    """Stops training like a killed process would, after `after` finished epochs."""
+
+    def __init__(self, after):
+        super().__init__()
+        self.after = after
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.after:
+            raise RuntimeError("killed")
+
+
+def test_interrupted_training_resumes_from_its_checkpoint(store, tmp_path):
+    ckpt = tmp_path / "ckpt"
+    with pytest.raises(RuntimeError, match="killed"):
+        train(store, tmp_path / "m.keras", epochs=4, checkpoint_root=ckpt, callbacks=[Interrupt(2)])
+    assert not (tmp_path / "m.keras").exists()  # no half-trained model was published
+    assert any(ckpt.iterdir())
+    resumed = []
+    marker = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: resumed.append(epoch))
+    history = train(store, tmp_path / "m.keras", epochs=4, checkpoint_root=ckpt, callbacks=[marker])
+    assert resumed == [2, 3]  # the two finished epochs were not run again
+    assert list(history["epoch"]) == [0, 1, 2, 3]
+    assert (tmp_path / "m.keras").is_file() and not any(ckpt.iterdir())
+
+
+def test_run_id_changes_with_any_setting():
+    assert run_id({"a": 1}, 2) == run_id({"a": 1}, 2) != run_id({"a": 1}, 3)
