@@ -1,0 +1,65 @@
+"""Notebook sources: thin, output-free, parameterised with the keys params.yaml has; the runner is atomic."""
+
+import ast
+import json
+
+import nbformat
+import papermill
+import pytest
+from conftest import ROOT
+
+from genrecrnn.config import load_params
+from genrecrnn.errors import ConfigError
+from genrecrnn.notebooks import notebook_parameters, run_notebook
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def test_the_four_numbered_notebooks_exist():
+    assert [p.stem for p in NOTEBOOKS] == ["01_preprocessing", "02_training", "03_validation", "04_prediction"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_sources_are_thin_and_output_free(path):
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code)
+    for c in code:
+        tree = ast.parse(c.source)
+        assert not [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.ClassDef)], "logic belongs in src/"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_parameter_defaults_are_literals_equal_to_params_yaml(path):
+    params = load_params(ROOT / "params.yaml")
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    tree = ast.parse(cell.source)
+    declared = {}
+    for node in tree.body:
+        assert isinstance(node, ast.Assign), "the parameters cell holds assignments of literals only"
+        declared[node.targets[0].id] = ast.literal_eval(node.value)
+    assert declared and set(declared) <= set(params)
+    for name, value in declared.items():
+        assert value == params[name], f"{path.name}: default of {name} differs from params.yaml"
+    assert notebook_parameters(path, params) == {k: params[k] for k in declared}
+
+
+def test_failed_notebook_keeps_the_last_good_output(tmp_path):
+    (tmp_path / "notebooks").mkdir()
+    nb = nbformat.v4.new_notebook()
+    params_cell = nbformat.v4.new_code_cell("seed = 1")
+    params_cell.metadata["tags"] = ["parameters"]
+    nb.cells = [params_cell, nbformat.v4.new_code_cell("assert seed == 1, 'boom'")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "notebooks" / "09_check.ipynb")
+    params = {"seed": 1, "paths": {"results": "results"}}
+    good = run_notebook("09_check", params=params, root=tmp_path)
+    before = good.read_text()
+    with pytest.raises(papermill.PapermillExecutionError):
+        run_notebook("09_check", params={**params, "seed": 2}, root=tmp_path)
+    assert good.read_text() == before
+    assert json.loads(good.read_text())["cells"][0]["source"]
+    assert (good.parent / "09_check.failed.ipynb").is_file()
+    with pytest.raises(ConfigError, match="no such notebook"):
+        run_notebook("99_nothing", params=params, root=tmp_path)
