@@ -151,5 +151,5 @@ def test_difficulty_makes_genres_harder_to_tell_apart():
         return cross_val_score(model, np.array(features), np.array(labels), cv=folds).mean()
 
     easy, hard = accuracy(0.0), accuracy(1.0)
-    assert easy > 0.6
+    assert easy > 0.5  # chance is 0.1
     assert easy > hard + 0.2
