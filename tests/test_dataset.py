@@ -106,3 +106,24 @@ def test_split_file_uses_file_names_and_reports_missing(tmp_path):
     assert missing == ["jazz.00054.wav"]
     assert split.set_index("track_id").at["rock/rock.00002", "split"] == "test"
     assert len(split) == 9
+
+
+def test_folder_of_mp3_ogg_flac_au_at_mixed_rates_is_usable(tmp_path):
+    import soundfile as sf
+
+    from genrecrnn.features import FeatureConfig, file_frames
+
+    formats = [("mp3", "MP3", None, 44100), ("ogg", "OGG", None, 48000), ("flac", "FLAC", "PCM_16", 16000),
+               ("au", "AU", "PCM_16", 22050)]
+    for gi, genre in enumerate(GENRES):
+        for ext, fmt, subtype, sr in formats:
+            y = tone(220 + 110 * gi, 4.0, sr=sr)
+            stereo = np.stack([y, y], axis=1) if ext in ("ogg", "mp3") else y
+            path = tmp_path / genre / f"{genre}_{ext}.{ext}"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            sf.write(path, stereo, sr, format=fmt, subtype=subtype)
+    manifest = manifest_of(tmp_path)
+    assert len(manifest) == 12 and (manifest["status"] == "ok").all(), manifest["reason"].tolist()
+    assert set(manifest["sample_rate"]) == {44100, 48000, 16000, 22050} and set(manifest["channels"]) == {1, 2}
+    for path in manifest["path"]:
+        assert file_frames(path, cfg=FeatureConfig()).shape == (1, 129, 128)

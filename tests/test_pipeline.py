@@ -71,6 +71,14 @@ def test_split_keeps_tracks_whole(project):
     assert (frames.groupby("track_id")["split"].nunique() == 1).all()
 
 
+def test_forced_rerun_gives_bit_identical_metrics(project):
+    first = (project / "results" / "metrics.json").read_text()
+    first_history = (project / "results" / "history.csv").read_text()
+    dvc(project, "repro", "--force")
+    assert (project / "results" / "history.csv").read_text() == first_history
+    assert (project / "results" / "metrics.json").read_text() == first
+
+
 def test_second_repro_does_nothing_and_one_param_reruns_only_its_stages(project):
     assert "Data and pipelines are up to date" in dvc(project, "repro")
     params = yaml.safe_load((project / "params.yaml").read_text())

@@ -24,7 +24,7 @@ def cmd_data(args: argparse.Namespace) -> int:
     )
     bad = manifest[manifest["status"] != "ok"]
     for _, row in bad.iterrows():
-        log.warning("left out %s: %s", row["path"], row["reason"])
+        log.warning("left out: %s", row["reason"])
     for name in missing:
         log.warning("split file names %s, which is not among the usable files", name)
     counts = split["split"].value_counts().to_dict()

@@ -21,6 +21,8 @@ from pathlib import Path
 import librosa
 import numpy as np
 import pandas as pd
+import scipy.fft
+from scipy import sparse
 from tqdm.auto import tqdm
 
 from genrecrnn.audio import load_audio
@@ -86,20 +88,45 @@ class FeatureConfig:
 
 
 @functools.lru_cache(maxsize=8)
-def _mel_basis(sr: int, n_fft: int, n_mels: int) -> np.ndarray:
-    """Slaney-normalised mel filter bank, shape (n_mels, 1 + n_fft // 2), cached per setting."""
-    return librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels).astype(np.float32)
+def _mel_basis(sr: int, n_fft: int, n_mels: int) -> sparse.csr_array:
+    """Slaney-normalised mel filter bank, shape (n_mels, 1 + n_fft // 2), float32, cached per setting.
+
+    Stored sparse: each filter is a triangle over a few FFT bins (about 2 non-zeros per bin in
+    all), so the product with a power spectrogram costs a hundredth of a dense matrix product.
+    """
+    return sparse.csr_array(librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels).astype(np.float32))
+
+
+@functools.lru_cache(maxsize=8)
+def _window(n_fft: int) -> np.ndarray:
+    """Periodic Hann window of `n_fft` samples as a float32 column (n_fft, 1), as librosa.stft uses it."""
+    return librosa.filters.get_window("hann", n_fft, fftbins=True).astype(np.float32)[:, None]
 
 
 def logmel(y: np.ndarray, *, cfg: FeatureConfig) -> np.ndarray:
-    """Log-mel spectrogram (dB) of mono `y` at cfg.sample_rate: shape (n_mels, 1 + len(y)//hop_length)."""
+    """Log-mel spectrogram (dB) of mono `y` at cfg.sample_rate: shape (n_mels, 1 + len(y)//hop_length).
+
+    Equal to librosa.power_to_db(librosa.feature.melspectrogram(y, ...), ref=1, amin=1e-10,
+    top_db=80) within 1e-3 dB, computed in float32 without librosa's per-call overhead: frames
+    are strided views of the zero-padded signal (centred frames), the FFT runs down the columns
+    of the windowed (n_fft, columns) block, the mel filters are applied as a sparse product and
+    the dB conversion is done in place.
+    """
     if y.ndim != 1:
         raise AudioError(f"expected a mono signal of shape (n,), got shape {y.shape}")
     if len(y) == 0:
         raise AudioError("empty signal: no samples to analyse")
-    power = np.abs(librosa.stft(y, n_fft=cfg.n_fft, hop_length=cfg.hop_length, center=True)) ** 2
+    padded = np.pad(np.asarray(y, dtype=np.float32), cfg.n_fft // 2)
+    frames = np.lib.stride_tricks.sliding_window_view(padded, cfg.n_fft)[:: cfg.hop_length].T
+    spectrum = scipy.fft.rfft(frames * _window(cfg.n_fft), axis=0)  # (1 + n_fft // 2, columns)
+    power = np.abs(spectrum)
+    np.square(power, out=power)
     mel = _mel_basis(cfg.sample_rate, cfg.n_fft, cfg.n_mels) @ power
-    return librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=80.0).astype(np.float32)
+    np.maximum(mel, 1e-10, out=mel)  # amin
+    np.log10(mel, out=mel)
+    mel *= 10.0  # ref=1.0 subtracts 10 * log10(1) = 0
+    np.maximum(mel, mel.max() - 80.0, out=mel)  # top_db
+    return mel
 
 
 def frame_spectrogram(spec: np.ndarray, *, cfg: FeatureConfig) -> np.ndarray:
@@ -166,7 +193,7 @@ def write_feature_store(
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     by_id = tracks.set_index("track_id")
-    jobs = [(t, str(p), cfg) for t, p in zip(tracks["track_id"], tracks["path"])]
+    jobs = [(t, str(p), cfg) for t, p in zip(tracks["track_id"], tracks["path"], strict=True)]
     rows, failures = [], []
     workers = workers or min(len(jobs), os.cpu_count() or 1)
     with open(tmp / LOGMEL_FILE, "wb") as sink, _pool(workers) as pool:
