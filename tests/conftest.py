@@ -33,8 +33,9 @@ def write_wav(path: Path, y: np.ndarray, sr: int = SR, subtype: str = "PCM_16") 
 @pytest.fixture
 def small_cfg() -> FeatureConfig:
     """A cheap feature setting: 1 s frames of 32 mel bands."""
-    return FeatureConfig(sample_rate=SR, n_fft=1024, hop_length=512, n_mels=32, frame_seconds=1.0,
-                         frame_hop_seconds=1.0)
+    return FeatureConfig(
+        sample_rate=SR, n_fft=1024, hop_length=512, n_mels=32, frame_seconds=1.0, frame_hop_seconds=1.0
+    )
 
 
 @pytest.fixture

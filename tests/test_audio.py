@@ -1,13 +1,14 @@
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import SR, tone, write_wav
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from genrecrnn.audio import audio_info, load_audio, stream_audio
 from genrecrnn.errors import AudioError
 from genrecrnn.features import FeatureConfig, file_frames
+
+from conftest import SR, tone, write_wav
 
 
 def test_stereo_44k_is_downmixed_and_resampled(tmp_path):
@@ -37,10 +38,16 @@ def test_flac_and_ogg_decode(tmp_path):
         assert abs(len(load_audio(path, sr=SR)) - SR) < 64
 
 
-@pytest.mark.parametrize("kind, message", [
-    ("empty", "empty file"), ("text_wav", "cannot decode"), ("text_mp3", "cannot decode"),
-    ("truncated", "cannot decode|no audio"), ("nan", "NaN"),
-])
+@pytest.mark.parametrize(
+    "kind, message",
+    [
+        ("empty", "empty file"),
+        ("text_wav", "cannot decode"),
+        ("text_mp3", "cannot decode"),
+        ("truncated", "cannot decode|no audio"),
+        ("nan", "NaN"),
+    ],
+)
 def test_broken_files_raise_audio_error_naming_the_file(broken_files, kind, message):
     path = broken_files[kind]
     with pytest.raises(AudioError, match=message) as err:
@@ -66,8 +73,10 @@ def test_stream_equals_whole_file_decode(tmp_path):
 
 @settings(max_examples=40, deadline=None)
 @given(
-    n=st.integers(0, 5 * 8000), sr=st.sampled_from([8000, 16000, 22050, 44100, 48000]),
-    channels=st.integers(1, 6), amp=st.sampled_from([0.0, 1e-9, 0.3, 1.0]),
+    n=st.integers(0, 5 * 8000),
+    sr=st.sampled_from([8000, 16000, 22050, 44100, 48000]),
+    channels=st.integers(1, 6),
+    amp=st.sampled_from([0.0, 1e-9, 0.3, 1.0]),
 )
 def test_fuzz_audio_to_features_never_crashes_unhandled(tmp_path_factory, n, sr, channels, amp):
     rng = np.random.default_rng(n)

@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 import yaml
-from conftest import ROOT, tone, write_wav
 
 from genrecrnn.cli import main
+
+from conftest import ROOT, tone, write_wav
 
 
 def params_file(tmp_path, **data):
@@ -17,11 +18,14 @@ def params_file(tmp_path, **data):
     return path
 
 
-@pytest.mark.parametrize("setup, message", [
-    (lambda t: {"source": "folder", "root": str(t / "nowhere")}, "nowhere: data folder not found"),
-    (lambda t: (t / "empty").mkdir() or {"source": "folder", "root": str(t / "empty")}, "no audio files"),
-    (lambda t: {"source": "gtzan", "root": str(t)}, "no GTZAN genre folders found"),
-])
+@pytest.mark.parametrize(
+    "setup, message",
+    [
+        (lambda t: {"source": "folder", "root": str(t / "nowhere")}, "nowhere: data folder not found"),
+        (lambda t: (t / "empty").mkdir() or {"source": "folder", "root": str(t / "empty")}, "no audio files"),
+        (lambda t: {"source": "gtzan", "root": str(t)}, "no GTZAN genre folders found"),
+    ],
+)
 def test_data_stage_stops_with_the_path_named(tmp_path, capsys, setup, message):
     assert main(["data", "--params", str(params_file(tmp_path, **setup(tmp_path)))]) == 1
     assert message in capsys.readouterr().err
@@ -64,8 +68,12 @@ def test_silent_and_long_files_are_classified(tmp_path, capsys):
 
     cfg = FeatureConfig(n_mels=32)
     model_path = tmp_path / "m.keras"
-    save_model(build_crnn(frames=cfg.frame_columns, n_mels=32, n_genres=2, filters=(4, 4, 4, 4, 4),
-                          lstm_units=4, dense_units=4), model_path)
+    save_model(
+        build_crnn(
+            frames=cfg.frame_columns, n_mels=32, n_genres=2, filters=(4, 4, 4, 4, 4), lstm_units=4, dense_units=4
+        ),
+        model_path,
+    )
     save_metadata(model_path, genres=["x", "y"], features=cfg)
     classifier = load_classifier(model_path)
     silent = predict_file(write_wav(tmp_path / "silence.wav", np.zeros(22050 * 31, np.float32)), classifier)

@@ -3,10 +3,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT
 
 from genrecrnn.config import load_params, validate_params, with_overrides
 from genrecrnn.errors import ConfigError
+
+from conftest import ROOT
 
 
 @pytest.fixture
@@ -25,15 +26,18 @@ def test_project_params_are_valid(params):
     assert params["data"]["source"] == "synthetic"
 
 
-@pytest.mark.parametrize("dotted, value, message", [
-    ("data.clip_seconds", -3, "data.clip_seconds must be positive"),
-    ("features.frame_seconds", 0, "features.frame_seconds must be positive"),
-    ("train.epochs", True, "train.epochs must be a int"),
-    ("data.source", "youtube", "allowed: synthetic, gtzan, folder"),
-    ("data.test_fraction", 0.9, "sum below 1"),
-    ("genres", ["rock", "blues"], "sorted and unique"),
-    ("model.filters", [8, 8], "five positive integers"),
-])
+@pytest.mark.parametrize(
+    "dotted, value, message",
+    [
+        ("data.clip_seconds", -3, "data.clip_seconds must be positive"),
+        ("features.frame_seconds", 0, "features.frame_seconds must be positive"),
+        ("train.epochs", True, "train.epochs must be a int"),
+        ("data.source", "youtube", "allowed: synthetic, gtzan, folder"),
+        ("data.test_fraction", 0.9, "sum below 1"),
+        ("genres", ["rock", "blues"], "sorted and unique"),
+        ("model.filters", [8, 8], "five positive integers"),
+    ],
+)
 def test_bad_values_name_the_key(params, dotted, value, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
         with_overrides(params, {dotted: value})

@@ -1,7 +1,6 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import tone, write_wav
 
 from genrecrnn.dataset import (
     build_manifest,
@@ -12,6 +11,8 @@ from genrecrnn.dataset import (
     stratified_split,
 )
 from genrecrnn.errors import DataError
+
+from conftest import tone, write_wav
 
 GENRES = ["blues", "jazz", "rock"]
 
@@ -39,14 +40,17 @@ def test_split_is_by_track_stratified_and_seeded(tmp_path):
 
 
 def test_tiny_genres_still_get_one_track_in_every_split(tmp_path):
-    split = stratified_split(manifest_of(make_collection(tmp_path, per_genre=3)), val_fraction=0.15,
-                             test_fraction=0.2, seed=0)
+    split = stratified_split(
+        manifest_of(make_collection(tmp_path, per_genre=3)), val_fraction=0.15, test_fraction=0.2, seed=0
+    )
     assert (pd.crosstab(split["genre"], split["split"]) == 1).all().all()
 
 
 def test_genre_with_too_few_tracks_is_a_clear_error(tmp_path):
     with pytest.raises(DataError, match=r"\['blues', 'jazz', 'rock'\] have fewer than 3"):
-        stratified_split(manifest_of(make_collection(tmp_path, per_genre=2)), val_fraction=0.2, test_fraction=0.2, seed=0)
+        stratified_split(
+            manifest_of(make_collection(tmp_path, per_genre=2)), val_fraction=0.2, test_fraction=0.2, seed=0
+        )
 
 
 def test_group_split_keeps_each_artist_in_one_split(tmp_path):
@@ -113,8 +117,12 @@ def test_folder_of_mp3_ogg_flac_au_at_mixed_rates_is_usable(tmp_path):
 
     from genrecrnn.features import FeatureConfig, file_frames
 
-    formats = [("mp3", "MP3", None, 44100), ("ogg", "OGG", None, 48000), ("flac", "FLAC", "PCM_16", 16000),
-               ("au", "AU", "PCM_16", 22050)]
+    formats = [
+        ("mp3", "MP3", None, 44100),
+        ("ogg", "OGG", None, 48000),
+        ("flac", "FLAC", "PCM_16", 16000),
+        ("au", "AU", "PCM_16", 22050),
+    ]
     for gi, genre in enumerate(GENRES):
         for ext, fmt, subtype, sr in formats:
             y = tone(220 + 110 * gi, 4.0, sr=sr)

@@ -111,9 +111,7 @@ def test_map_at_k_matches_sklearn_lrap_without_ties():
     y = rng.integers(0, 6, size=40)
     onehot = np.eye(6)[y]
     # single label and k >= n_genres: MAP@k is the mean reciprocal rank, which is what LRAP is
-    assert map_at_k(y, probs, k=10) == pytest.approx(
-        label_ranking_average_precision_score(onehot, probs)
-    )
+    assert map_at_k(y, probs, k=10) == pytest.approx(label_ranking_average_precision_score(onehot, probs))
 
 
 def test_map_at_k_tie_follows_argmax():

@@ -1,10 +1,11 @@
 import librosa
 import numpy as np
 import pytest
-from conftest import SR, tone
 
 from genrecrnn.errors import AudioError, ConfigError
 from genrecrnn.features import FeatureConfig, clip_frames, logmel, reference_frames
+
+from conftest import SR, tone
 
 
 def test_tone_energy_lands_in_the_mel_band_of_its_frequency():

@@ -3,11 +3,12 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import tone, write_wav
 
 import genrecrnn.features as features
 from genrecrnn.features import FeatureConfig, open_feature_store, write_feature_store
 from genrecrnn.fileio import atomic_path, atomic_write_json
+
+from conftest import tone, write_wav
 
 
 def test_failed_write_keeps_the_previous_file(tmp_path):
@@ -27,8 +28,16 @@ def test_json_never_holds_nan(tmp_path):
 
 
 def tracks(tmp_path, n=4):
-    rows = [{"track_id": f"g/{i}", "path": str(write_wav(tmp_path / "a" / f"{i}.wav", tone(300 + 100 * i, 2.5))),
-             "genre": "g", "label": 0, "split": "train"} for i in range(n)]
+    rows = [
+        {
+            "track_id": f"g/{i}",
+            "path": str(write_wav(tmp_path / "a" / f"{i}.wav", tone(300 + 100 * i, 2.5))),
+            "genre": "g",
+            "label": 0,
+            "split": "train",
+        }
+        for i in range(n)
+    ]
     return pd.DataFrame(rows)
 
 

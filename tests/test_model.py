@@ -8,8 +8,16 @@ from genrecrnn.train import FrameBatches, set_determinism
 
 
 def small_model(n_genres=4, frames=32, n_mels=32, **kw):
-    return build_crnn(frames=frames, n_mels=n_mels, n_genres=n_genres, filters=(8, 8, 16, 16, 16),
-                      lstm_units=16, dense_units=16, dropout=0.0, **kw)
+    return build_crnn(
+        frames=frames,
+        n_mels=n_mels,
+        n_genres=n_genres,
+        filters=(8, 8, 16, 16, 16),
+        lstm_units=16,
+        dense_units=16,
+        dropout=0.0,
+        **kw,
+    )
 
 
 def test_architecture_matches_the_seed():

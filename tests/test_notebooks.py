@@ -6,11 +6,12 @@ import json
 import nbformat
 import papermill
 import pytest
-from conftest import ROOT
 
 from genrecrnn.config import load_params
 from genrecrnn.errors import ConfigError
 from genrecrnn.notebooks import notebook_parameters, run_notebook
+
+from conftest import ROOT
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 

@@ -2,13 +2,14 @@ import json
 
 import numpy as np
 import pytest
-from conftest import SR, tone, write_wav
 
 from genrecrnn.cli import main
 from genrecrnn.errors import AudioError, ModelError
 from genrecrnn.features import FeatureConfig
 from genrecrnn.model import build_crnn, save_model
 from genrecrnn.predict import iter_windows, load_classifier, predict_file, save_metadata
+
+from conftest import SR, tone, write_wav
 
 GENRES = ["a", "b", "c"]
 
@@ -17,8 +18,16 @@ GENRES = ["a", "b", "c"]
 def model_path(tmp_path_factory):
     """An untrained but deterministic small CRNN with its metadata sidecar."""
     cfg = FeatureConfig(n_mels=32, frame_seconds=3.0)
-    model = build_crnn(frames=cfg.frame_columns, n_mels=cfg.n_mels, n_genres=3, filters=(4, 4, 8, 8, 8),
-                       lstm_units=8, dense_units=8, input_mean=-40.0, input_std=15.0)
+    model = build_crnn(
+        frames=cfg.frame_columns,
+        n_mels=cfg.n_mels,
+        n_genres=3,
+        filters=(4, 4, 8, 8, 8),
+        lstm_units=8,
+        dense_units=8,
+        input_mean=-40.0,
+        input_std=15.0,
+    )
     path = tmp_path_factory.mktemp("model") / "crnn.keras"
     save_model(model, path)
     save_metadata(path, genres=GENRES, features=cfg)
@@ -83,13 +92,27 @@ def test_cli_folder_json_and_bad_files(tmp_path, model_path, broken_files, capsy
     write_wav(album / "disc2" / "two.flac", music(31))
     (album / "zero.mp3").write_bytes(b"")
     out_json = tmp_path / "out.json"
-    code = main(["predict", str(album), str(broken_files["text_mp3"]), str(tmp_path / "missing.wav"),
-                 "--model", str(model_path), "--top-k", "2", "--json", str(out_json)])
+    code = main(
+        [
+            "predict",
+            str(album),
+            str(broken_files["text_mp3"]),
+            str(tmp_path / "missing.wav"),
+            "--model",
+            str(model_path),
+            "--top-k",
+            "2",
+            "--json",
+            str(out_json),
+        ]
+    )
     assert code == 1  # some files failed, the rest were classified
     err = capsys.readouterr().err
     assert "zero.mp3: empty file" in err and "notes.mp3: cannot decode" in err and "missing.wav: file not found" in err
     report = json.loads(out_json.read_text())
-    assert {"genrecrnn_version", "model_id", "features", "genres", "results", "failures", "window_seconds"} <= set(report)
+    assert {"genrecrnn_version", "model_id", "features", "genres", "results", "failures", "window_seconds"} <= set(
+        report
+    )
     assert [r["path"].split("/")[-1] for r in report["results"]] == ["two.flac", "one.wav"]
     for r in report["results"]:
         assert len(r["top"]) == 2 and r["top"][0]["probability"] >= r["top"][1]["probability"]

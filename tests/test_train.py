@@ -2,10 +2,11 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import tone, write_wav
 
 from genrecrnn.features import FeatureConfig, open_feature_store, write_feature_store
 from genrecrnn.train import run_id, train_crnn
+
+from conftest import tone, write_wav
 
 MODEL = {"filters": [4, 4, 8, 8, 8], "lstm_units": 8, "dense_units": 8, "dropout": 0.0}
 CFG = FeatureConfig(n_mels=32, frame_seconds=1.0, frame_hop_seconds=1.0)
@@ -26,8 +27,17 @@ def store(tmp_path_factory):
 
 
 def train(store, path, **kw):
-    args = {"n_genres": 2, "model_params": MODEL, "epochs": 3, "batch_size": 4, "learning_rate": 0.01,
-            "patience": 10, "seed": 7, "model_path": path, "verbose": 0}
+    args = {
+        "n_genres": 2,
+        "model_params": MODEL,
+        "epochs": 3,
+        "batch_size": 4,
+        "learning_rate": 0.01,
+        "patience": 10,
+        "seed": 7,
+        "model_path": path,
+        "verbose": 0,
+    }
     return train_crnn(store, **{**args, **kw})
 
 

@@ -2,34 +2,22 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from genrecrnn import __version__
-from genrecrnn.dataset import manifest_checksum, read_dataset_index
 from genrecrnn.evaluation import clip_probabilities, per_genre_table
 from genrecrnn.fileio import atomic_write_json, atomic_write_text
+from genrecrnn.notebooks import provenance
 
 CLIP_AGGREGATION = "mean"
 
 
 def run_identifiers(root: Path, *, paths: dict, model_id: str) -> dict[str, str]:
     """Strings that trace a number to its run: package version, params hash, data checksum, model id."""
-    from genrecrnn.config import load_params
-
-    params = load_params(root / "params.yaml")
-    manifest, _, _ = read_dataset_index(root / paths["dataset"])
-    return {
-        "genrecrnn_version": __version__,
-        "params_md5": hashlib.md5(json.dumps(params, sort_keys=True).encode()).hexdigest(),
-        "manifest_md5": manifest_checksum(manifest),
-        "model_id": model_id,
-    }
+    return {**provenance(root, dataset=paths["dataset"]), "model_id": model_id}
 
 
 def clip_table(frames: pd.DataFrame, probs: np.ndarray, *, genres: Sequence[str]) -> pd.DataFrame:
