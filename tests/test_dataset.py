@@ -135,3 +135,18 @@ def test_folder_of_mp3_ogg_flac_au_at_mixed_rates_is_usable(tmp_path):
     assert set(manifest["sample_rate"]) == {44100, 48000, 16000, 22050} and set(manifest["channels"]) == {1, 2}
     for path in manifest["path"]:
         assert file_frames(path, cfg=FeatureConfig()).shape == (1, 129, 128)
+
+
+def test_group_file_keeps_each_artist_in_one_split_and_stays_stratified(tmp_path):
+    from genrecrnn.dataset import add_groups
+
+    manifest = manifest_of(make_collection(tmp_path / "c", per_genre=20))
+    rows = [(f"{g}.{i:05d}.wav", f"{g}-artist{i // 2}") for g in GENRES for i in range(20)]
+    pd.DataFrame(rows, columns=["file", "group"]).to_csv(tmp_path / "artists.csv", index=False)
+    grouped = add_groups(manifest, tmp_path / "artists.csv")
+    split = stratified_split(grouped, val_fraction=0.2, test_fraction=0.2, seed=0, groups="group")
+    joined = split.merge(grouped[["track_id", "group"]], on="track_id")
+    assert (joined.groupby("group")["split"].nunique() == 1).all()
+    counts = pd.crosstab(split["genre"], split["split"])
+    assert (counts > 0).all().all()  # every genre in every split
+    assert split["split"].value_counts()["test"] == pytest.approx(12, abs=4)

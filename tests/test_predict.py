@@ -1,5 +1,6 @@
 import json
 
+import jsonschema
 import numpy as np
 import pytest
 
@@ -7,7 +8,7 @@ from genrecrnn.cli import main
 from genrecrnn.errors import AudioError, ModelError
 from genrecrnn.features import FeatureConfig
 from genrecrnn.model import build_crnn, save_model
-from genrecrnn.predict import iter_windows, load_classifier, predict_file, save_metadata
+from genrecrnn.predict import PREDICTION_SCHEMA, iter_windows, load_classifier, predict_file, save_metadata
 
 from conftest import SR, tone, write_wav
 
@@ -110,6 +111,7 @@ def test_cli_folder_json_and_bad_files(tmp_path, model_path, broken_files, capsy
     err = capsys.readouterr().err
     assert "zero.mp3: empty file" in err and "notes.mp3: cannot decode" in err and "missing.wav: file not found" in err
     report = json.loads(out_json.read_text())
+    jsonschema.validate(report, PREDICTION_SCHEMA)
     assert {"genrecrnn_version", "model_id", "features", "genres", "results", "failures", "window_seconds"} <= set(
         report
     )

@@ -37,6 +37,7 @@ SCHEMA: dict[str, Any] = {
         "clip_seconds": _NUMBER,
         "difficulty": _NUMBER,
         "split_file": str,
+        "group_file": str,
         "val_fraction": _NUMBER,
         "test_fraction": _NUMBER,
         "min_seconds": _NUMBER,
@@ -64,7 +65,7 @@ SCHEMA: dict[str, Any] = {
         "n_boot": int,
     },
     "predict": {
-        "audio": str,
+        "audio": list,
         "window_seconds": _NUMBER,
         "window_hop_seconds": _NUMBER,
         "top_k": int,

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.model_selection import StratifiedGroupKFold
 from tqdm.auto import tqdm
 
 from genrecrnn.audio import AUDIO_EXTENSIONS, audio_info, load_audio
@@ -174,20 +175,28 @@ def stratified_split(
 def _group_split(
     usable: pd.DataFrame, *, val_fraction: float, test_fraction: float, seed: int, groups: str
 ) -> pd.DataFrame:
-    """Seeded split that keeps each value of column `groups` in one split (approximately stratified)."""
+    """Seeded split, stratified by genre as far as groups allow, keeping each value of column `groups` in one split."""
     if groups not in usable.columns:
-        raise DataError(
-            f"grouping column {groups!r} not in the manifest; columns: {list(usable.columns)}"
-        )
-    rng = np.random.default_rng(seed)
-    keys = np.array(sorted(usable[groups].astype(str).unique()))
-    rng.shuffle(keys)
-    n_test, n_val = round(len(keys) * test_fraction), round(len(keys) * val_fraction)
-    which = {
-        k: ("test" if i < n_test else "val" if i < n_test + n_val else "train")
-        for i, k in enumerate(keys)
-    }
-    return _split_table(usable.assign(split=usable[groups].astype(str).map(which)))
+        raise DataError(f"grouping column {groups!r} not in the manifest; columns: {list(usable.columns)}")
+    usable = usable.sort_values("track_id").reset_index(drop=True)
+    keys = usable[groups].astype(str).to_numpy()
+    if len(set(keys)) < 3:
+        raise DataError(f"only {len(set(keys))} distinct {groups!r} value(s); a grouped split needs at least 3")
+    # One fold of a StratifiedGroupKFold is the test part; a second pass on the rest gives val.
+    test_idx = _group_fold(usable["genre"].to_numpy(), keys, fraction=test_fraction, seed=seed)
+    rest = np.setdiff1d(np.arange(len(usable)), test_idx)
+    val_idx = rest[_group_fold(usable["genre"].to_numpy()[rest], keys[rest],
+                               fraction=val_fraction / (1 - test_fraction), seed=seed)]
+    split = np.full(len(usable), "train", dtype=object)
+    split[test_idx], split[val_idx] = "test", "val"
+    return _split_table(usable.assign(split=split))
+
+
+def _group_fold(labels: np.ndarray, keys: np.ndarray, *, fraction: float, seed: int) -> np.ndarray:
+    """Indices of one fold of about `fraction` of the rows, whole groups only, stratified by label."""
+    n_splits = min(max(2, round(1 / fraction)), len(set(keys)))
+    folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    return next(folds.split(np.zeros(len(labels)), labels, keys))[1]
 
 
 def read_split_file(path: Path | str, manifest: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -219,6 +228,21 @@ def read_split_file(path: Path | str, manifest: pd.DataFrame) -> tuple[pd.DataFr
     chosen = table.assign(track_id=ids).dropna(subset=["track_id"]).drop_duplicates("track_id")
     merged = usable.merge(chosen[["track_id", "split"]], on="track_id")
     return _split_table(merged), missing
+
+
+def add_groups(manifest: pd.DataFrame, path: Path | str) -> pd.DataFrame:
+    """Manifest with a `group` column (e.g. artist) from a CSV of file,group; unlisted tracks form their own group."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: group file not found (data.group_file)")
+    table = pd.read_csv(path, dtype=str)
+    if not {"file", "group"} <= set(table.columns):
+        raise DataError(f"{path}: a group file needs the columns file,group; got {list(table.columns)}")
+    by_name = {**dict(zip(table["file"], table["group"])),
+               **{Path(f).name: g for f, g in zip(table["file"], table["group"])}}
+    groups = [by_name.get(Path(p).name, by_name.get(t, f"track:{t}"))
+              for p, t in zip(manifest["path"], manifest["track_id"])]
+    return manifest.assign(group=groups)
 
 
 def _split_table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -304,6 +328,7 @@ def prepare_dataset(
     difficulty: float,
     seed: int,
     split_file: str,
+    group_file: str,
     val_fraction: float,
     test_fraction: float,
     min_seconds: float,
@@ -332,7 +357,11 @@ def prepare_dataset(
     if split_file:
         split, missing = read_split_file(split_file, manifest)
     else:
-        split = stratified_split(manifest, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed)
+        groups = None
+        if group_file:
+            manifest, groups = add_groups(manifest, group_file), "group"
+        split = stratified_split(manifest, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed,
+                                 groups=groups)
     write_dataset_index(out_dir, manifest, split, genres)
     return manifest, split, missing
 

@@ -99,3 +99,12 @@ def timeline(windows: list[dict], genres: Sequence[str], *, title: str) -> plt.F
                 xticklabels=[f"{w['start']:.0f}s" for w in windows], ax=ax, cbar_kws={"label": "probability"})
     ax.set(xlabel="window start", title=title)
     return fig
+
+
+def show(*figures: plt.Figure) -> None:
+    """Display figures in a notebook now (in order with other output) and close them, so they are not drawn twice."""
+    from IPython.display import display
+
+    for fig in figures:
+        display(fig)
+        plt.close(fig)

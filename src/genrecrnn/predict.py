@@ -28,6 +28,35 @@ from genrecrnn.fileio import atomic_write_json
 from genrecrnn.model import MODEL_FILE, input_shape, load_model, predict_frames
 
 COMBINE_METHODS = ("mean", "vote")
+_PROBS = {"type": "object", "additionalProperties": {"type": "number", "minimum": 0, "maximum": 1}}
+_WINDOW = {
+    "type": "object",
+    "required": ["start", "seconds", "probabilities"],
+    "properties": {"start": {"type": "number"}, "seconds": {"type": "number"},
+                   "probabilities": {"type": "array", "items": {"type": "number"}}},
+}
+# The documented shape of `genrecrnn predict --json` (JSON Schema); a test validates real output against it.
+PREDICTION_SCHEMA = {
+    "type": "object",
+    "required": ["genrecrnn_version", "model_id", "genres", "features", "window_seconds", "window_hop_seconds",
+                 "combine", "complete", "results", "failures"],
+    "properties": {
+        "genres": {"type": "array", "items": {"type": "string"}},
+        "features": {"type": "object"},
+        "complete": {"type": "boolean"},
+        "results": {"type": "array", "items": {
+            "type": "object",
+            "required": ["path", "duration", "genre", "probabilities", "top", "windows", "note", "combine"],
+            "properties": {
+                "path": {"type": "string"}, "duration": {"type": "number"}, "genre": {"type": "string"},
+                "probabilities": _PROBS, "note": {"type": "string"},
+                "top": {"type": "array", "items": {"type": "object", "required": ["genre", "probability"]}},
+                "windows": {"type": "array", "minItems": 1, "items": _WINDOW},
+            },
+        }},
+        "failures": {"type": "array", "items": {"type": "object", "required": ["path", "error"]}},
+    },
+}
 
 
 @dataclass
@@ -179,8 +208,6 @@ def predict_paths(paths: list[Path], *, model_path: Path | None = None, top_k: i
     """The `genrecrnn predict` command: classify every file, print a table, write JSON; 1 if any file failed."""
     import sys
 
-    from tqdm.auto import tqdm
-
     out = out or sys.stdout
     default_model, default_win, default_hop = _defaults()
     model_path = model_path or default_model
@@ -194,25 +221,46 @@ def predict_paths(paths: list[Path], *, model_path: Path | None = None, top_k: i
         raise AudioError(f"no audio files found in {', '.join(map(str, paths))}")
     results, failures = [], []
     try:
-        for f in tqdm(files, disable=len(files) < 2, desc="predicting", file=sys.stderr):
-            try:
-                results.append(predict_file(f, classifier, window_seconds=window_seconds,
-                                            window_hop_seconds=window_hop_seconds, combine=combine))
-            except (AudioError, ValueError) as err:
-                failures.append({"path": str(f), "error": str(err)})
-                print(f"error: {err}", file=sys.stderr)
-                continue
-            print(format_result(results[-1], top_k=top_k, timeline=timeline, genres=classifier.genres), file=out)
+        for path, result, error in predict_many(files, classifier, window_seconds=window_seconds,
+                                                window_hop_seconds=window_hop_seconds, combine=combine):
+            if result is None:
+                failures.append({"path": str(path), "error": error})
+                print(f"error: {error}", file=sys.stderr)
+            else:
+                results.append(result)
+                print(format_result(result, top_k=top_k, timeline=timeline, genres=classifier.genres), file=out)
     finally:
         # Even an interrupted run (Ctrl-C, a crash) keeps the files it finished.
         if json_path is not None:
-            meta = run_metadata(classifier, window_seconds=window_seconds, window_hop_seconds=window_hop_seconds,
-                                combine=combine)
-            for r in results:
-                r["top"] = [{"genre": g, "probability": p} for g, p in top_genres(r, top_k)]
-            atomic_write_json(json_path, {**meta, "complete": len(results) + len(failures) == len(files),
-                                          "results": results, "failures": failures})
+            report = prediction_report(classifier, results, failures, top_k=top_k, window_seconds=window_seconds,
+                                       window_hop_seconds=window_hop_seconds, combine=combine)
+            atomic_write_json(json_path, {**report, "complete": len(results) + len(failures) == len(files)})
     return 1 if failures else 0
+
+
+def predict_many(files: list[Path], classifier: Classifier, *, window_seconds: float, window_hop_seconds: float,
+                 combine: str = "mean", progress: bool = True) -> Iterator[tuple[Path, dict | None, str]]:
+    """Classify files one by one, yielding (path, result or None, error message); a bad file never stops the rest."""
+    import sys
+
+    from tqdm.auto import tqdm
+
+    for path in tqdm(files, disable=not progress or len(files) < 2, desc="predicting", file=sys.stderr):
+        try:
+            yield path, predict_file(path, classifier, window_seconds=window_seconds,
+                                     window_hop_seconds=window_hop_seconds, combine=combine), ""
+        except (AudioError, ValueError) as err:
+            yield path, None, str(err)
+
+
+def prediction_report(classifier: Classifier, results: list[dict], failures: list[dict], *, top_k: int,
+                      window_seconds: float, window_hop_seconds: float, combine: str) -> dict:
+    """The JSON document of PREDICTION_SCHEMA: run metadata, per-file results with their top-k, failures."""
+    meta = run_metadata(classifier, window_seconds=window_seconds, window_hop_seconds=window_hop_seconds,
+                        combine=combine)
+    tops = [[{"genre": g, "probability": p} for g, p in top_genres(r, top_k)] for r in results]
+    return {**meta, "complete": True, "results": [{**r, "top": t} for r, t in zip(results, tops)],
+            "failures": failures}
 
 
 def format_result(result: dict, *, top_k: int, timeline: bool, genres: list[str]) -> str:
