@@ -39,9 +39,7 @@ def audio_info(path: Path | str) -> AudioInfo:
         raise AudioError(f"{path}: cannot decode ({_short(err)}); {_HOW_TO_FIX}") from err
     if info.frames <= 0 or info.samplerate <= 0:
         raise AudioError(f"{path}: holds no audio samples; {_HOW_TO_FIX}")
-    return AudioInfo(
-        info.frames / info.samplerate, int(info.samplerate), int(info.channels), int(info.frames)
-    )
+    return AudioInfo(info.frames / info.samplerate, int(info.samplerate), int(info.channels), int(info.frames))
 
 
 def load_audio(path: Path | str, *, sr: int) -> np.ndarray:
@@ -58,11 +56,7 @@ def stream_audio(path: Path | str, *, sr: int, block_seconds: float = 60.0) -> I
     """Yield consecutive float32 mono blocks at `sr` Hz of about `block_seconds` each (bounded memory)."""
     info = audio_info(path)
     block = max(1, int(block_seconds * info.sample_rate))
-    resampler = (
-        None
-        if info.sample_rate == sr
-        else soxr.ResampleStream(info.sample_rate, sr, 1, dtype="float32")
-    )
+    resampler = None if info.sample_rate == sr else soxr.ResampleStream(info.sample_rate, sr, 1, dtype="float32")
     try:
         with sf.SoundFile(str(path)) as f:
             while True:

@@ -19,8 +19,11 @@ def cmd_data(args: argparse.Namespace) -> int:
 
     params = load_params(args.params)
     manifest, split, missing = prepare_dataset(
-        out_dir=params["paths"]["dataset"], genres=params["genres"], sample_rate=params["sample_rate"],
-        seed=params["seed"], **params["data"],
+        out_dir=params["paths"]["dataset"],
+        genres=params["genres"],
+        sample_rate=params["sample_rate"],
+        seed=params["seed"],
+        **params["data"],
     )
     bad = manifest[manifest["status"] != "ok"]
     for _, row in bad.iterrows():
@@ -62,8 +65,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from genrecrnn.predict import predict_paths
 
     return predict_paths(
-        args.paths, model_path=args.model, top_k=args.top_k, json_path=args.json, timeline=args.timeline,
-        window_seconds=args.window_seconds, window_hop_seconds=args.hop_seconds, combine=args.combine,
+        args.paths,
+        model_path=args.model,
+        top_k=args.top_k,
+        json_path=args.json,
+        timeline=args.timeline,
+        window_seconds=args.window_seconds,
+        window_hop_seconds=args.hop_seconds,
+        combine=args.combine,
     )
 
 
@@ -107,4 +116,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-

@@ -124,29 +124,22 @@ def validate_params(params: Any, *, source: str = PARAMS_FILE) -> None:
         raise ConfigError(f"{source}: expected a mapping of sections, got {type(params).__name__}")
     _check_mapping(params, SCHEMA, source, prefix="")
     if params["data"]["source"] not in DATA_SOURCES:
-        raise ConfigError(
-            f"{source}: data.source={params['data']['source']!r}; allowed: {', '.join(DATA_SOURCES)}"
-        )
+        raise ConfigError(f"{source}: data.source={params['data']['source']!r}; allowed: {', '.join(DATA_SOURCES)}")
     genres = params["genres"]
     if len(genres) < 2 or not all(isinstance(g, str) and g for g in genres):
         raise ConfigError(f"{source}: genres must list at least two non-empty names, got {genres}")
     if list(genres) != sorted(set(genres)):
-        raise ConfigError(
-            f"{source}: genres must be sorted and unique (label i = genres[i]), got {genres}"
-        )
+        raise ConfigError(f"{source}: genres must be sorted and unique (label i = genres[i]), got {genres}")
     data = params["data"]
     fractions = (data["val_fraction"], data["test_fraction"])
     if not all(0 < f < 1 for f in fractions) or sum(fractions) >= 1:
         raise ConfigError(
-            f"{source}: data.val_fraction and data.test_fraction must be in (0, 1) and sum below 1, "
-            f"got {fractions}"
+            f"{source}: data.val_fraction and data.test_fraction must be in (0, 1) and sum below 1, got {fractions}"
         )
     if not 0 <= data["difficulty"] <= 1:
         raise ConfigError(f"{source}: data.difficulty must be in [0, 1], got {data['difficulty']}")
     if not 0 <= params["model"]["dropout"] < 1:
-        raise ConfigError(
-            f"{source}: model.dropout must be in [0, 1), got {params['model']['dropout']}"
-        )
+        raise ConfigError(f"{source}: model.dropout must be in [0, 1), got {params['model']['dropout']}")
     filters = params["model"]["filters"]
     if len(filters) != 5 or not all(isinstance(f, int) and f > 0 for f in filters):
         raise ConfigError(f"{source}: model.filters must be five positive integers, got {filters}")

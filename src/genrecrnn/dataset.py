@@ -48,8 +48,13 @@ MANIFEST_COLUMNS = [
 def find_gtzan_root(root: Path | str) -> Path:
     """The folder holding GTZAN's genre folders: root/genres_original, root/genres, one level deeper, or root."""
     root = _existing_dir(root)
-    candidates = (root / "genres_original", root / "genres", *sorted(root.glob("*/genres_original")),
-                  *sorted(root.glob("*/genres")), root)
+    candidates = (
+        root / "genres_original",
+        root / "genres",
+        *sorted(root.glob("*/genres_original")),
+        *sorted(root.glob("*/genres")),
+        root,
+    )
     for candidate in candidates:
         if candidate.is_dir() and _label_dirs(candidate, recursive=False):
             return candidate
@@ -75,9 +80,7 @@ def list_labelled_files(root: Path | str) -> pd.DataFrame:
         )
     found = pd.DataFrame(rows).sort_values("path", ignore_index=True)
     if found["genre"].nunique() < 2:
-        raise DataError(
-            f"{root}: only one label ({found['genre'].iloc[0]}) found; a classifier needs at least two"
-        )
+        raise DataError(f"{root}: only one label ({found['genre'].iloc[0]}) found; a classifier needs at least two")
     return found
 
 
@@ -87,7 +90,8 @@ def check_genres(found: Sequence[str], genres: Sequence[str], *, root: Path | st
     if found_set != want:
         raise DataError(
             f"{root}: labels on disk do not match params.yaml genres. "
-            f"Only on disk: {sorted(found_set - want) or 'none'}; only in params: {sorted(want - found_set) or 'none'}. "
+            f"Only on disk: {sorted(found_set - want) or 'none'}; "
+            f"only in params: {sorted(want - found_set) or 'none'}. "
             f"Set genres to the sorted folder names: {sorted(found_set)}"
         )
 
@@ -118,9 +122,7 @@ def _inspect(path: str, *, min_seconds: float) -> dict:
     }
     try:
         info = audio_info(path)
-        row.update(
-            duration=round(info.duration, 4), sample_rate=info.sample_rate, channels=info.channels
-        )
+        row.update(duration=round(info.duration, 4), sample_rate=info.sample_rate, channels=info.channels)
         row["md5"] = hashlib.md5(Path(path).read_bytes()).hexdigest()
         # Decode fully: a valid header can still front a truncated or corrupt body.
         y = load_audio(path, sr=info.sample_rate)
@@ -128,9 +130,7 @@ def _inspect(path: str, *, min_seconds: float) -> dict:
         row["reason"] = str(err)
         return row
     if info.duration < min_seconds:
-        row["reason"] = (
-            f"{path}: {info.duration:.2f} s is shorter than data.min_seconds={min_seconds:g} s"
-        )
+        row["reason"] = f"{path}: {info.duration:.2f} s is shorter than data.min_seconds={min_seconds:g} s"
     elif not np.any(y):
         row["reason"] = f"{path}: digital silence throughout; nothing to classify"
     else:
@@ -185,8 +185,11 @@ def _group_split(
     # One fold of a StratifiedGroupKFold is the test part; a second pass on the rest gives val.
     test_idx = _group_fold(usable["genre"].to_numpy(), keys, fraction=test_fraction, seed=seed)
     rest = np.setdiff1d(np.arange(len(usable)), test_idx)
-    val_idx = rest[_group_fold(usable["genre"].to_numpy()[rest], keys[rest],
-                               fraction=val_fraction / (1 - test_fraction), seed=seed)]
+    val_idx = rest[
+        _group_fold(
+            usable["genre"].to_numpy()[rest], keys[rest], fraction=val_fraction / (1 - test_fraction), seed=seed
+        )
+    ]
     split = np.full(len(usable), "train", dtype=object)
     split[test_idx], split[val_idx] = "test", "val"
     return _split_table(usable.assign(split=split))
@@ -200,7 +203,7 @@ def _group_fold(labels: np.ndarray, keys: np.ndarray, *, fraction: float, seed: 
 
 
 def read_split_file(path: Path | str, manifest: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """Split from a file: CSV with columns (file, split), or a folder-free list per split; returns (split, missing names).
+    """Split from a CSV with columns file,split; returns (split table, names not found among usable files).
 
     `file` is matched against the manifest's file names (e.g. blues.00001.wav) or track ids, so a
     published split such as GTZAN's fault-filtered one (443 train / 197 val / 290 test) can be used
@@ -221,9 +224,7 @@ def read_split_file(path: Path | str, manifest: pd.DataFrame) -> tuple[pd.DataFr
     lookup = {Path(p).name: t for p, t in zip(usable["path"], usable["track_id"])}
     lookup.update({Path(p).stem: t for p, t in zip(usable["path"], usable["track_id"])})
     lookup.update({t: t for t in usable["track_id"]})
-    ids = table["file"].map(
-        lambda f: lookup.get(f, lookup.get(Path(f).name, lookup.get(Path(f).stem)))
-    )
+    ids = table["file"].map(lambda f: lookup.get(f, lookup.get(Path(f).name, lookup.get(Path(f).stem))))
     missing = sorted(table.loc[ids.isna(), "file"])
     chosen = table.assign(track_id=ids).dropna(subset=["track_id"]).drop_duplicates("track_id")
     merged = usable.merge(chosen[["track_id", "split"]], on="track_id")
@@ -238,10 +239,13 @@ def add_groups(manifest: pd.DataFrame, path: Path | str) -> pd.DataFrame:
     table = pd.read_csv(path, dtype=str)
     if not {"file", "group"} <= set(table.columns):
         raise DataError(f"{path}: a group file needs the columns file,group; got {list(table.columns)}")
-    by_name = {**dict(zip(table["file"], table["group"])),
-               **{Path(f).name: g for f, g in zip(table["file"], table["group"])}}
-    groups = [by_name.get(Path(p).name, by_name.get(t, f"track:{t}"))
-              for p, t in zip(manifest["path"], manifest["track_id"])]
+    by_name = {
+        **dict(zip(table["file"], table["group"])),
+        **{Path(f).name: g for f, g in zip(table["file"], table["group"])},
+    }
+    groups = [
+        by_name.get(Path(p).name, by_name.get(t, f"track:{t}")) for p, t in zip(manifest["path"], manifest["track_id"])
+    ]
     return manifest.assign(group=groups)
 
 
@@ -287,9 +291,7 @@ def tracks_with_split(manifest: pd.DataFrame, split: pd.DataFrame) -> pd.DataFra
 
 def manifest_checksum(manifest: pd.DataFrame) -> str:
     """md5 over (track_id, md5, status) rows: one id for the exact data a run used."""
-    text = "\n".join(
-        f"{t},{m},{s}" for t, m, s in zip(manifest["track_id"], manifest["md5"], manifest["status"])
-    )
+    text = "\n".join(f"{t},{m},{s}" for t, m, s in zip(manifest["track_id"], manifest["md5"], manifest["status"]))
     return hashlib.md5(text.encode()).hexdigest()
 
 
@@ -297,21 +299,19 @@ def _existing_dir(root: Path | str) -> Path:
     """`root` as a Path after checking it is a folder."""
     root = Path(root).expanduser()
     if not root.exists():
-        raise DataError(
-            f"{root}: data folder not found; set data.root in params.yaml to an existing folder"
-        )
+        raise DataError(f"{root}: data folder not found; set data.root in params.yaml to an existing folder")
     if not root.is_dir():
-        raise DataError(
-            f"{root}: not a folder; data.root must name the folder holding <genre>/ subfolders"
-        )
+        raise DataError(f"{root}: not a folder; data.root must name the folder holding <genre>/ subfolders")
     return root
 
 
 def _label_dirs(root: Path, *, recursive: bool = True) -> list[str]:
     """Names of the sub-folders of `root` that contain audio files (directly, or at any depth), sorted."""
     return sorted(
-        d.name for d in root.iterdir()
-        if d.is_dir() and not d.name.startswith(".")
+        d.name
+        for d in root.iterdir()
+        if d.is_dir()
+        and not d.name.startswith(".")
         and any(f.suffix.lower() in AUDIO_EXTENSIONS for f in (d.rglob("*") if recursive else d.iterdir()))
     )
 
@@ -334,7 +334,7 @@ def prepare_dataset(
     min_seconds: float,
     progress: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-    """The data stage: find (or generate) the clips, write manifest, split and genre list; return (manifest, split, missing).
+    """The data stage: find or generate the clips, write manifest, split and genres; return (manifest, split, missing).
 
     For source "synthetic" the clips are generated into `out_dir/audio`; for "gtzan" and
     "folder" they are read where they are (`root`). `missing` lists split-file names not found.
@@ -344,8 +344,16 @@ def prepare_dataset(
     out_dir = Path(out_dir)
     if source == "synthetic":
         audio = out_dir / "audio"
-        generate_dataset(audio, genres=genres, clips_per_genre=clips_per_genre, seconds=clip_seconds,
-                         sr=sample_rate, difficulty=difficulty, seed=seed, progress=progress)
+        generate_dataset(
+            audio,
+            genres=genres,
+            clips_per_genre=clips_per_genre,
+            seconds=clip_seconds,
+            sr=sample_rate,
+            difficulty=difficulty,
+            seed=seed,
+            progress=progress,
+        )
         files = list_labelled_files(audio)
     elif source == "gtzan":
         files = list_labelled_files(find_gtzan_root(root))
@@ -360,8 +368,9 @@ def prepare_dataset(
         groups = None
         if group_file:
             manifest, groups = add_groups(manifest, group_file), "group"
-        split = stratified_split(manifest, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed,
-                                 groups=groups)
+        split = stratified_split(
+            manifest, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed, groups=groups
+        )
     write_dataset_index(out_dir, manifest, split, genres)
     return manifest, split, missing
 

@@ -64,15 +64,11 @@ def _check_labels(labels: np.ndarray, n: int, n_genres: int, name: str) -> np.nd
     if y.dtype.kind not in "iu":
         raise EvaluationError(f"{name} must hold integer labels, got dtype {y.dtype}")
     if n and (y.min() < 0 or y.max() >= n_genres):
-        raise EvaluationError(
-            f"{name} labels must lie in [0, {n_genres}), got {y.min()}..{y.max()}"
-        )
+        raise EvaluationError(f"{name} labels must lie in [0, {n_genres}), got {y.min()}..{y.max()}")
     return y.astype(np.int64)
 
 
-def _check(
-    y_true: np.ndarray, probs: np.ndarray, n_genres: int | None = None
-) -> tuple[np.ndarray, np.ndarray]:
+def _check(y_true: np.ndarray, probs: np.ndarray, n_genres: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Validate a (labels (n,), probs (n, k)) pair; k is taken from probs when n_genres is None."""
     p = _check_probs(probs, n_genres)
     return _check_labels(y_true, p.shape[0], p.shape[1], "y_true"), p
@@ -151,9 +147,7 @@ def map_at_k(y_true: np.ndarray, probs: np.ndarray, *, k: int = 10) -> float:
     return float(np.mean(np.where(rank <= k, 1.0 / rank, 0.0)))
 
 
-def per_genre_table(
-    y_true: np.ndarray, probs: np.ndarray, *, genres: Sequence[str]
-) -> pd.DataFrame:
+def per_genre_table(y_true: np.ndarray, probs: np.ndarray, *, genres: Sequence[str]) -> pd.DataFrame:
     """One row per genre: precision, recall, f1, support (int), ap, auc; NaN for absent genres."""
     names = _check_genres(genres)
     y, p = _check(y_true, probs, len(names))
@@ -246,12 +240,8 @@ def confusion(
     names = _check_genres(genres)
     y = _check_labels(y_true, np.size(y_true), len(names), "y_true")
     yp = _check_labels(y_pred, len(y), len(names), "y_pred")
-    cm = confusion_matrix(
-        y, yp, labels=np.arange(len(names)), normalize="true" if normalize else None
-    )
-    return pd.DataFrame(
-        cm, index=pd.Index(names, name="true"), columns=pd.Index(names, name="predicted")
-    )
+    cm = confusion_matrix(y, yp, labels=np.arange(len(names)), normalize="true" if normalize else None)
+    return pd.DataFrame(cm, index=pd.Index(names, name="true"), columns=pd.Index(names, name="predicted"))
 
 
 def most_confused_pairs(cm: pd.DataFrame, *, top: int = 5) -> pd.DataFrame:
@@ -270,9 +260,7 @@ def most_confused_pairs(cm: pd.DataFrame, *, top: int = 5) -> pd.DataFrame:
         }
     )
     # Ties on count go to the larger share of the true genre, then by name, so the order is stable.
-    pairs = pairs.sort_values(
-        ["count", "fraction_of_true", "true", "predicted"], ascending=[False, False, True, True]
-    )
+    pairs = pairs.sort_values(["count", "fraction_of_true", "true", "predicted"], ascending=[False, False, True, True])
     return pairs.head(top).reset_index(drop=True)
 
 
@@ -331,9 +319,7 @@ def bootstrap_ci(
     y = np.asarray(y_true)
     yp = np.asarray(y_pred)
     if y.ndim != 1 or y.shape != yp.shape or len(y) == 0:
-        raise EvaluationError(
-            f"y_true and y_pred must be equal non-empty 1-D, got {y.shape}, {yp.shape}"
-        )
+        raise EvaluationError(f"y_true and y_pred must be equal non-empty 1-D, got {y.shape}, {yp.shape}")
     func = _BOOTSTRAP_FUNCS[metric]
     idx = np.random.default_rng(seed).integers(0, len(y), size=(n_boot, len(y)))
     stats = np.array([func(y[i], yp[i]) for i in idx])
@@ -357,9 +343,7 @@ def evaluate(
     not in the dict: record it next to the metrics (params.yaml) instead.
     """
     out = classification_metrics(y_true_frames, probs_frames, genres=genres, prefix="frame_")
-    clip_probs, _, clip_y = clip_probabilities(
-        probs_frames, track_ids, y_true_frames, method=method
-    )
+    clip_probs, _, clip_y = clip_probabilities(probs_frames, track_ids, y_true_frames, method=method)
     out |= classification_metrics(clip_y, clip_probs, genres=genres, prefix="clip_")
     clip_pred = clip_probs.argmax(axis=1)
     for metric in BOOTSTRAP_METRICS:

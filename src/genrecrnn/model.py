@@ -52,18 +52,12 @@ def build_crnn(
     carries its own normalisation and prediction cannot forget it.
     """
     if len(filters) != 5:
-        raise ModelError(
-            f"the CRNN has five conv blocks; got {len(filters)} filter counts: {list(filters)}"
-        )
+        raise ModelError(f"the CRNN has five conv blocks; got {len(filters)} filter counts: {list(filters)}")
     if n_genres < 2 or frames < 1 or n_mels < 1:
-        raise ModelError(
-            f"need n_genres >= 2 and a non-empty input, got {n_genres=}, {frames=}, {n_mels=}"
-        )
+        raise ModelError(f"need n_genres >= 2 and a non-empty input, got {n_genres=}, {frames=}, {n_mels=}")
     inputs = keras.Input(shape=(frames, n_mels), name="logmel")
     x = layers.Reshape((frames, n_mels, 1), name="add_channel")(inputs)
-    x = layers.Normalization(
-        mean=input_mean, variance=max(input_std, 1e-6) ** 2, name="standardise"
-    )(x)
+    x = layers.Normalization(mean=input_mean, variance=max(input_std, 1e-6) ** 2, name="standardise")(x)
     for i, (n_filters, pool) in enumerate(zip(filters, pool_sizes(frames, n_mels)), start=1):
         x = layers.Conv2D(n_filters, 3, padding="same", use_bias=False, name=f"conv{i}")(x)
         x = layers.BatchNormalization(name=f"bn{i}")(x)
@@ -82,9 +76,7 @@ def load_model(path: Path | str) -> keras.Model:
     """Load a saved .keras model in safe mode; ModelError saying how to make one if it is missing or broken."""
     path = Path(path)
     if not path.is_file():
-        raise ModelError(
-            f"{path}: model file not found; train one with `dvc repro` (stage train) or pass --model"
-        )
+        raise ModelError(f"{path}: model file not found; train one with `dvc repro` (stage train) or pass --model")
     try:
         return keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as err:  # Keras raises many types for a corrupt or foreign file
@@ -116,12 +108,5 @@ def predict_frames(model: keras.Model, frames: np.ndarray, *, batch_size: int = 
             f"frames of shape {frames.shape[1:]} do not fit the model's input {input_shape(model)}; "
             "the feature settings differ from the ones it was trained with"
         )
-    out = [
-        model(np.asarray(frames[i : i + batch_size]), training=False)
-        for i in range(0, len(frames), batch_size)
-    ]
-    return (
-        np.concatenate([np.asarray(o) for o in out])
-        if out
-        else np.empty((0, model.output_shape[-1]), np.float32)
-    )
+    out = [model(np.asarray(frames[i : i + batch_size]), training=False) for i in range(0, len(frames), batch_size)]
+    return np.concatenate([np.asarray(o) for o in out]) if out else np.empty((0, model.output_shape[-1]), np.float32)

@@ -58,8 +58,14 @@ def run_notebook(name: str, *, params: dict, root: Path) -> Path:
     log.info("executing %s -> %s", source, out)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # the kernel inherits it: no TensorFlow start-up chatter
     try:
-        papermill.execute_notebook(str(source), str(tmp), parameters=notebook_parameters(source, params),
-                                   cwd=str(root), kernel_name="python3", progress_bar=False)
+        papermill.execute_notebook(
+            str(source),
+            str(tmp),
+            parameters=notebook_parameters(source, params),
+            cwd=str(root),
+            kernel_name="python3",
+            progress_bar=False,
+        )
         os.replace(tmp, out)
     except papermill.PapermillExecutionError:
         # Keep the failed run for reading, beside (not over) the last good one.

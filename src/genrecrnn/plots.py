@@ -30,12 +30,26 @@ def logmel_grid(spectrograms: dict[str, np.ndarray], *, cfg: FeatureConfig, ncol
 
     n = len(spectrograms)
     nrows = max(1, -(-n // ncols))
-    fig, axes = plt.subplots(nrows, min(ncols, n), figsize=(3.2 * min(ncols, n), 2.6 * nrows), squeeze=False,
-                             sharey=True, constrained_layout=True)
+    fig, axes = plt.subplots(
+        nrows,
+        min(ncols, n),
+        figsize=(3.2 * min(ncols, n), 2.6 * nrows),
+        squeeze=False,
+        sharey=True,
+        constrained_layout=True,
+    )
     top = max(float(s.max()) for s in spectrograms.values())  # one colour scale for every genre
     for ax, (genre, spec) in zip(axes.flat, spectrograms.items()):
-        img = librosa.display.specshow(spec, sr=cfg.sample_rate, hop_length=cfg.hop_length, x_axis="s",
-                                       y_axis="mel", ax=ax, vmin=top - 80, vmax=top)
+        img = librosa.display.specshow(
+            spec,
+            sr=cfg.sample_rate,
+            hop_length=cfg.hop_length,
+            x_axis="s",
+            y_axis="mel",
+            ax=ax,
+            vmin=top - 80,
+            vmax=top,
+        )
         ax.set_title(genre)
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
@@ -61,14 +75,25 @@ def confusion_heatmap(cm: pd.DataFrame, *, title: str = "Confusion matrix (clip 
     rows = counts.sum(axis=1, keepdims=True)
     share = np.divide(counts, rows, out=np.zeros(counts.shape, dtype=float), where=rows > 0)
     fig, ax = plt.subplots(figsize=(1 + 0.6 * len(cm), 0.6 * len(cm)), constrained_layout=True)
-    sns.heatmap(share, annot=counts, fmt="d", cmap="Blues", vmin=0, vmax=1, cbar_kws={"label": "share of true genre"},
-                xticklabels=cm.columns, yticklabels=cm.index, ax=ax)
+    sns.heatmap(
+        share,
+        annot=counts,
+        fmt="d",
+        cmap="Blues",
+        vmin=0,
+        vmax=1,
+        cbar_kws={"label": "share of true genre"},
+        xticklabels=cm.columns,
+        yticklabels=cm.index,
+        ax=ax,
+    )
     ax.set(xlabel="predicted genre", ylabel="true genre", title=title)
     return fig
 
 
-def curves(table: pd.DataFrame, *, x: str, y: str, title: str, diagonal: bool = False,
-           labels: Sequence[str] | None = None) -> plt.Figure:
+def curves(
+    table: pd.DataFrame, *, x: str, y: str, title: str, diagonal: bool = False, labels: Sequence[str] | None = None
+) -> plt.Figure:
     """Per-genre curves from a long table (genre, x, y), e.g. precision-recall or ROC, the micro curve bold."""
     fig, ax = plt.subplots(figsize=(6, 5), constrained_layout=True)
     for genre in labels or table["genre"].unique():
@@ -95,8 +120,16 @@ def timeline(windows: list[dict], genres: Sequence[str], *, title: str) -> plt.F
     """Heat map of genre probability (rows) per window (columns, labelled by start time)."""
     matrix = np.array([w["probabilities"] for w in windows]).T
     fig, ax = plt.subplots(figsize=(max(4, 0.45 * len(windows) + 2), 0.35 * len(genres) + 1), constrained_layout=True)
-    sns.heatmap(matrix, vmin=0, vmax=1, cmap="magma", yticklabels=genres,
-                xticklabels=[f"{w['start']:.0f}s" for w in windows], ax=ax, cbar_kws={"label": "probability"})
+    sns.heatmap(
+        matrix,
+        vmin=0,
+        vmax=1,
+        cmap="magma",
+        yticklabels=genres,
+        xticklabels=[f"{w['start']:.0f}s" for w in windows],
+        ax=ax,
+        cbar_kws={"label": "probability"},
+    )
     ax.set(xlabel="window start", title=title)
     return fig
 

@@ -32,28 +32,47 @@ _PROBS = {"type": "object", "additionalProperties": {"type": "number", "minimum"
 _WINDOW = {
     "type": "object",
     "required": ["start", "seconds", "probabilities"],
-    "properties": {"start": {"type": "number"}, "seconds": {"type": "number"},
-                   "probabilities": {"type": "array", "items": {"type": "number"}}},
+    "properties": {
+        "start": {"type": "number"},
+        "seconds": {"type": "number"},
+        "probabilities": {"type": "array", "items": {"type": "number"}},
+    },
 }
 # The documented shape of `genrecrnn predict --json` (JSON Schema); a test validates real output against it.
 PREDICTION_SCHEMA = {
     "type": "object",
-    "required": ["genrecrnn_version", "model_id", "genres", "features", "window_seconds", "window_hop_seconds",
-                 "combine", "complete", "results", "failures"],
+    "required": [
+        "genrecrnn_version",
+        "model_id",
+        "genres",
+        "features",
+        "window_seconds",
+        "window_hop_seconds",
+        "combine",
+        "complete",
+        "results",
+        "failures",
+    ],
     "properties": {
         "genres": {"type": "array", "items": {"type": "string"}},
         "features": {"type": "object"},
         "complete": {"type": "boolean"},
-        "results": {"type": "array", "items": {
-            "type": "object",
-            "required": ["path", "duration", "genre", "probabilities", "top", "windows", "note", "combine"],
-            "properties": {
-                "path": {"type": "string"}, "duration": {"type": "number"}, "genre": {"type": "string"},
-                "probabilities": _PROBS, "note": {"type": "string"},
-                "top": {"type": "array", "items": {"type": "object", "required": ["genre", "probability"]}},
-                "windows": {"type": "array", "minItems": 1, "items": _WINDOW},
+        "results": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["path", "duration", "genre", "probabilities", "top", "windows", "note", "combine"],
+                "properties": {
+                    "path": {"type": "string"},
+                    "duration": {"type": "number"},
+                    "genre": {"type": "string"},
+                    "probabilities": _PROBS,
+                    "note": {"type": "string"},
+                    "top": {"type": "array", "items": {"type": "object", "required": ["genre", "probability"]}},
+                    "windows": {"type": "array", "minItems": 1, "items": _WINDOW},
+                },
             },
-        }},
+        },
         "failures": {"type": "array", "items": {"type": "object", "required": ["path", "error"]}},
     },
 }
@@ -101,8 +120,9 @@ def load_classifier(model_path: Path | str) -> Classifier:
     return classifier
 
 
-def iter_windows(path: Path | str, *, cfg: FeatureConfig, window_seconds: float,
-                 window_hop_seconds: float) -> Iterator[tuple[float, np.ndarray]]:
+def iter_windows(
+    path: Path | str, *, cfg: FeatureConfig, window_seconds: float, window_hop_seconds: float
+) -> Iterator[tuple[float, np.ndarray]]:
     """Yield (start in seconds, mono signal) windows of `path`, streaming; see the module docstring for the rule."""
     win, hop = int(round(window_seconds * cfg.sample_rate)), int(round(window_hop_seconds * cfg.sample_rate))
     if win < cfg.min_samples or not 0 < hop <= win:
@@ -120,8 +140,15 @@ def iter_windows(path: Path | str, *, cfg: FeatureConfig, window_seconds: float,
         yield start / cfg.sample_rate, buffer
 
 
-def predict_file(path: Path | str, classifier: Classifier, *, window_seconds: float = 30.0,
-                 window_hop_seconds: float = 30.0, combine: str = "mean", batch_frames: int = 256) -> dict:
+def predict_file(
+    path: Path | str,
+    classifier: Classifier,
+    *,
+    window_seconds: float = 30.0,
+    window_hop_seconds: float = 30.0,
+    combine: str = "mean",
+    batch_frames: int = 256,
+) -> dict:
     """Classify one file: dict with the song's genre distribution, top genre and per-window distributions."""
     if combine not in COMBINE_METHODS:
         raise ValueError(f"combine={combine!r}; allowed: {', '.join(COMBINE_METHODS)}")
@@ -143,12 +170,20 @@ def predict_file(path: Path | str, classifier: Classifier, *, window_seconds: fl
             flush()
     flush()
     if not window_probs:
-        raise AudioError(f"{path}: {info.duration:.2f} s is shorter than one {cfg.frame_seconds:g} s frame; nothing to classify")
+        raise AudioError(
+            f"{path}: {info.duration:.2f} s is shorter than one {cfg.frame_seconds:g} s frame; nothing to classify"
+        )
     windows = np.stack(window_probs)
-    song = windows.mean(axis=0) if combine == "mean" else np.bincount(
-        windows.argmax(axis=1), minlength=len(classifier.genres)) / len(windows)
-    note = "" if info.duration >= window_seconds else (
-        f"shorter than one {window_seconds:g} s window: classified from its {info.duration:.1f} s")
+    song = (
+        windows.mean(axis=0)
+        if combine == "mean"
+        else np.bincount(windows.argmax(axis=1), minlength=len(classifier.genres)) / len(windows)
+    )
+    note = (
+        ""
+        if info.duration >= window_seconds
+        else (f"shorter than one {window_seconds:g} s window: classified from its {info.duration:.1f} s")
+    )
     return {
         "path": str(path),
         "duration": round(info.duration, 3),
@@ -171,9 +206,13 @@ def top_genres(result: dict, k: int) -> list[tuple[str, float]]:
 def run_metadata(classifier: Classifier, *, window_seconds: float, window_hop_seconds: float, combine: str) -> dict:
     """What a prediction file records about how it was made (model id, settings, version)."""
     return {
-        "genrecrnn_version": __version__, "model_id": classifier.model_id, "genres": classifier.genres,
-        "features": asdict(classifier.features), "window_seconds": window_seconds,
-        "window_hop_seconds": window_hop_seconds, "combine": combine,
+        "genrecrnn_version": __version__,
+        "model_id": classifier.model_id,
+        "genres": classifier.genres,
+        "features": asdict(classifier.features),
+        "window_seconds": window_seconds,
+        "window_hop_seconds": window_hop_seconds,
+        "combine": combine,
     }
 
 
@@ -202,9 +241,18 @@ def _defaults() -> tuple[Path | None, float, float]:
     return root / params["paths"]["models"] / MODEL_FILE, predict["window_seconds"], predict["window_hop_seconds"]
 
 
-def predict_paths(paths: list[Path], *, model_path: Path | None = None, top_k: int = 3, json_path: Path | None = None,
-                  timeline: bool = False, window_seconds: float | None = None, window_hop_seconds: float | None = None,
-                  combine: str = "mean", out=None) -> int:
+def predict_paths(
+    paths: list[Path],
+    *,
+    model_path: Path | None = None,
+    top_k: int = 3,
+    json_path: Path | None = None,
+    timeline: bool = False,
+    window_seconds: float | None = None,
+    window_hop_seconds: float | None = None,
+    combine: str = "mean",
+    out=None,
+) -> int:
     """The `genrecrnn predict` command: classify every file, print a table, write JSON; 1 if any file failed."""
     import sys
 
@@ -221,8 +269,9 @@ def predict_paths(paths: list[Path], *, model_path: Path | None = None, top_k: i
         raise AudioError(f"no audio files found in {', '.join(map(str, paths))}")
     results, failures = [], []
     try:
-        for path, result, error in predict_many(files, classifier, window_seconds=window_seconds,
-                                                window_hop_seconds=window_hop_seconds, combine=combine):
+        for path, result, error in predict_many(
+            files, classifier, window_seconds=window_seconds, window_hop_seconds=window_hop_seconds, combine=combine
+        ):
             if result is None:
                 failures.append({"path": str(path), "error": error})
                 print(f"error: {error}", file=sys.stderr)
@@ -232,14 +281,28 @@ def predict_paths(paths: list[Path], *, model_path: Path | None = None, top_k: i
     finally:
         # Even an interrupted run (Ctrl-C, a crash) keeps the files it finished.
         if json_path is not None:
-            report = prediction_report(classifier, results, failures, top_k=top_k, window_seconds=window_seconds,
-                                       window_hop_seconds=window_hop_seconds, combine=combine)
+            report = prediction_report(
+                classifier,
+                results,
+                failures,
+                top_k=top_k,
+                window_seconds=window_seconds,
+                window_hop_seconds=window_hop_seconds,
+                combine=combine,
+            )
             atomic_write_json(json_path, {**report, "complete": len(results) + len(failures) == len(files)})
     return 1 if failures else 0
 
 
-def predict_many(files: list[Path], classifier: Classifier, *, window_seconds: float, window_hop_seconds: float,
-                 combine: str = "mean", progress: bool = True) -> Iterator[tuple[Path, dict | None, str]]:
+def predict_many(
+    files: list[Path],
+    classifier: Classifier,
+    *,
+    window_seconds: float,
+    window_hop_seconds: float,
+    combine: str = "mean",
+    progress: bool = True,
+) -> Iterator[tuple[Path, dict | None, str]]:
     """Classify files one by one, yielding (path, result or None, error message); a bad file never stops the rest."""
     import sys
 
@@ -247,20 +310,37 @@ def predict_many(files: list[Path], classifier: Classifier, *, window_seconds: f
 
     for path in tqdm(files, disable=not progress or len(files) < 2, desc="predicting", file=sys.stderr):
         try:
-            yield path, predict_file(path, classifier, window_seconds=window_seconds,
-                                     window_hop_seconds=window_hop_seconds, combine=combine), ""
+            yield (
+                path,
+                predict_file(
+                    path,
+                    classifier,
+                    window_seconds=window_seconds,
+                    window_hop_seconds=window_hop_seconds,
+                    combine=combine,
+                ),
+                "",
+            )
         except (AudioError, ValueError) as err:
             yield path, None, str(err)
 
 
-def prediction_report(classifier: Classifier, results: list[dict], failures: list[dict], *, top_k: int,
-                      window_seconds: float, window_hop_seconds: float, combine: str) -> dict:
+def prediction_report(
+    classifier: Classifier,
+    results: list[dict],
+    failures: list[dict],
+    *,
+    top_k: int,
+    window_seconds: float,
+    window_hop_seconds: float,
+    combine: str,
+) -> dict:
     """The JSON document of PREDICTION_SCHEMA: run metadata, per-file results with their top-k, failures."""
-    meta = run_metadata(classifier, window_seconds=window_seconds, window_hop_seconds=window_hop_seconds,
-                        combine=combine)
+    meta = run_metadata(
+        classifier, window_seconds=window_seconds, window_hop_seconds=window_hop_seconds, combine=combine
+    )
     tops = [[{"genre": g, "probability": p} for g, p in top_genres(r, top_k)] for r in results]
-    return {**meta, "complete": True, "results": [{**r, "top": t} for r, t in zip(results, tops)],
-            "failures": failures}
+    return {**meta, "complete": True, "results": [{**r, "top": t} for r, t in zip(results, tops)], "failures": failures}
 
 
 def format_result(result: dict, *, top_k: int, timeline: bool, genres: list[str]) -> str:
@@ -280,9 +360,13 @@ def predict_split(classifier: Classifier, store, split: str, *, batch_size: int 
     """Probabilities for every stored frame of `split`: (frame index rows, probs (n, n_genres))."""
     frames = store.split(split).reset_index(drop=True)
     if store.config != classifier.features:
-        raise ModelError(f"the feature store was made with {store.config}, the model expects {classifier.features}; "
-                         "rerun the pipeline (dvc repro)")
+        raise ModelError(
+            f"the feature store was made with {store.config}, the model expects {classifier.features}; "
+            "rerun the pipeline (dvc repro)"
+        )
     rows = frames["row"].to_numpy()
-    probs = [predict_frames(classifier.model, np.asarray(store.frames[rows[i : i + batch_size]]), batch_size=batch_size)
-             for i in range(0, len(rows), batch_size)]
+    probs = [
+        predict_frames(classifier.model, np.asarray(store.frames[rows[i : i + batch_size]]), batch_size=batch_size)
+        for i in range(0, len(rows), batch_size)
+    ]
     return frames, np.concatenate(probs) if probs else np.empty((0, len(classifier.genres)), np.float32)

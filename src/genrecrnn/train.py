@@ -107,9 +107,7 @@ def train_crnn(
     """
     train, val = store.split("train"), store.split("val")
     if train.empty or val.empty:
-        raise DataError(
-            "the feature store has no train or no val frames; check the split (data stage)"
-        )
+        raise DataError("the feature store has no train or no val frames; check the split (data stage)")
     set_determinism(seed)
     mean, std = input_statistics(store.frames, train["row"].to_numpy(), seed=seed)
     frames, n_mels = store.config.frame_shape
@@ -178,9 +176,7 @@ def train_crnn(
     if backup is not None and (backup / HISTORY_FILE).is_file():
         # After a resume, the CSV log holds the epochs run before the interruption as well.
         logged = pd.read_csv(backup / HISTORY_FILE).drop_duplicates("epoch", keep="last")
-        history = logged[["epoch", *[c for c in history.columns if c != "epoch"]]].reset_index(
-            drop=True
-        )
+        history = logged[["epoch", *[c for c in history.columns if c != "epoch"]]].reset_index(drop=True)
     save_model(model, model_path)
     if backup is not None:
         shutil.rmtree(backup, ignore_errors=True)

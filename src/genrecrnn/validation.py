@@ -22,8 +22,9 @@ def run_identifiers(root: Path, *, paths: dict, model_id: str) -> dict[str, str]
 
 def clip_table(frames: pd.DataFrame, probs: np.ndarray, *, genres: Sequence[str]) -> pd.DataFrame:
     """One row per clip: track_id, genre, label, predicted genre and label, and the mean probability of each genre."""
-    clip_probs, ids, labels = clip_probabilities(probs, frames["track_id"].to_numpy(), frames["label"].to_numpy(),
-                                                 method=CLIP_AGGREGATION)
+    clip_probs, ids, labels = clip_probabilities(
+        probs, frames["track_id"].to_numpy(), frames["label"].to_numpy(), method=CLIP_AGGREGATION
+    )
     table = pd.DataFrame({"track_id": ids, "label": labels})
     table["genre"] = [genres[i] for i in labels]
     table["predicted_label"] = clip_probs.argmax(axis=1)
@@ -31,16 +32,25 @@ def clip_table(frames: pd.DataFrame, probs: np.ndarray, *, genres: Sequence[str]
     return pd.concat([table, pd.DataFrame(clip_probs, columns=[f"p_{g}" for g in genres])], axis=1)
 
 
-def write_validation(results: Path, *, metrics: dict, frames: pd.DataFrame, probs: np.ndarray,
-                     genres: Sequence[str], identifiers: dict[str, str]) -> pd.DataFrame:
-    """Write metrics.json, per_genre.csv, confusion.csv and predictions_test.csv (all clip level); return the clip table."""
+def write_validation(
+    results: Path,
+    *,
+    metrics: dict,
+    frames: pd.DataFrame,
+    probs: np.ndarray,
+    genres: Sequence[str],
+    identifiers: dict[str, str],
+) -> pd.DataFrame:
+    """Write metrics.json, per_genre.csv, confusion.csv, predictions_test.csv (clip level); return the clip table."""
     clips = clip_table(frames, probs, genres=genres)
     clip_probs = clips[[f"p_{g}" for g in genres]].to_numpy()
     per_genre = per_genre_table(clips["label"].to_numpy(), clip_probs, genres=genres)
     atomic_write_text(results / "per_genre.csv", per_genre.reset_index().to_csv(index=False))
     # DVC's confusion template counts (actual, predicted) rows.
-    atomic_write_text(results / "confusion.csv",
-                      clips[["genre", "predicted"]].set_axis(["actual", "predicted"], axis=1).to_csv(index=False))
+    atomic_write_text(
+        results / "confusion.csv",
+        clips[["genre", "predicted"]].set_axis(["actual", "predicted"], axis=1).to_csv(index=False),
+    )
     atomic_write_text(results / "predictions_test.csv", clips.round(6).to_csv(index=False))
     atomic_write_json(results / "metrics.json", {**metrics, "clip_aggregation": CLIP_AGGREGATION, **identifiers})
     return clips
@@ -67,4 +77,6 @@ def baseline_metrics(labels: np.ndarray, probs: np.ndarray, *, genres: Sequence[
     out = classification_metrics(labels, probs, genres=genres, prefix="baseline_clip_")
     low, high = bootstrap_ci(labels, probs.argmax(axis=1), metric="accuracy", n_boot=n_boot, seed=seed)
     return {k: v for k, v in out.items() if not any(k.endswith(f"_{g}") for g in genres)} | {
-        "baseline_clip_accuracy_ci_low": low, "baseline_clip_accuracy_ci_high": high}
+        "baseline_clip_accuracy_ci_low": low,
+        "baseline_clip_accuracy_ci_high": high,
+    }
