@@ -11,9 +11,8 @@ import pytest
 from numpy.testing import assert_allclose
 from sklearn.metrics import label_ranking_average_precision_score
 
-from genrecrnn.errors import GenreCRNNError
+from genrecrnn.errors import EvaluationError, GenreCRNNError
 from genrecrnn.evaluation import (
-    EvaluationError,
     bootstrap_ci,
     classification_metrics,
     clip_probabilities,
@@ -24,8 +23,8 @@ from genrecrnn.evaluation import (
     per_genre_table,
     pr_curves,
     roc_curves,
-    to_json_safe,
 )
+from genrecrnn.fileio import json_safe
 
 GENRES3 = ["blues", "jazz", "rock"]
 
@@ -220,7 +219,7 @@ def test_to_json_safe():
         "d": np.int64(3),
         "e": {"f": -np.inf},
     }
-    safe = to_json_safe(d)
+    safe = json_safe(d)
     assert safe == {"a": None, "b": 1.5, "c": None, "d": 3, "e": {"f": None}}
     json.dumps(safe, allow_nan=False)
 
@@ -333,7 +332,7 @@ def test_evaluate_frame_and_clip_level():
     assert m["clip_accuracy_ci_low"] <= m["clip_accuracy"] <= m["clip_accuracy_ci_high"]
     assert m["clip_f1_macro_ci_low"] <= m["clip_f1_macro_ci_high"]
     assert all(type(v) is float for v in m.values())
-    json.dumps(to_json_safe(m), allow_nan=False)
+    json.dumps(json_safe(m), allow_nan=False)
 
 
 # ---------------------------------------------------------------- bad input

@@ -19,3 +19,7 @@ class DataError(GenreCRNNError):
 
 class ModelError(GenreCRNNError):
     """A model file is missing or does not fit the features it is asked to classify."""
+
+
+class EvaluationError(GenreCRNNError, ValueError):
+    """Arrays handed to an evaluation function do not fit together (also a ValueError)."""

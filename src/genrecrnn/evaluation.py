@@ -7,13 +7,13 @@ Absent-genre rule: a genre with no true example in ``y_true`` has no defined rec
 all its per-genre scores are NaN and every macro mean is taken over the genres with support > 0.
 Predictions *of* such a genre still count as errors (they lower accuracy and the true genre's
 recall). AUC is also NaN for a genre that is every example (no negatives). Results may hold NaN;
-pass them through :func:`to_json_safe` before writing JSON.
+write them with :func:`genrecrnn.fileio.atomic_write_json` (NaN becomes null).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -28,14 +28,10 @@ from sklearn.metrics import (
     roc_curve,
 )
 
-from genrecrnn.errors import GenreCRNNError
+from genrecrnn.errors import EvaluationError
 
 CLIP_METHODS = ("mean", "vote")
 BOOTSTRAP_METRICS = ("accuracy", "f1_macro")
-
-
-class EvaluationError(GenreCRNNError, ValueError):
-    """Arrays handed to an evaluation function do not fit together (also a ValueError)."""
 
 
 # ---------------------------------------------------------------- validation
@@ -213,21 +209,6 @@ def classification_metrics(
 def _nanmean(values: pd.Series) -> float:
     """Mean of the non-NaN values, NaN if there are none (without numpy's empty-slice warning)."""
     return float(values.mean()) if values.notna().any() else math.nan
-
-
-def to_json_safe(d: Mapping) -> dict:
-    """Copy of d with NaN/inf -> None and numpy scalars -> Python numbers (nested dicts too)."""
-    out = {}
-    for key, value in d.items():
-        if isinstance(value, Mapping):
-            out[key] = to_json_safe(value)
-        elif isinstance(value, (float, np.floating)):
-            out[key] = float(value) if math.isfinite(value) else None
-        elif isinstance(value, np.integer):
-            out[key] = int(value)
-        else:
-            out[key] = value
-    return out
 
 
 # ---------------------------------------------------------------- tables
