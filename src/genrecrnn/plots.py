@@ -92,14 +92,28 @@ def confusion_heatmap(cm: pd.DataFrame, *, title: str = "Confusion matrix (clip 
 
 
 def curves(
-    table: pd.DataFrame, *, x: str, y: str, title: str, diagonal: bool = False, labels: Sequence[str] | None = None
+    table: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    title: str,
+    diagonal: bool = False,
+    steps: bool = False,
+    labels: Sequence[str] | None = None,
 ) -> plt.Figure:
-    """Per-genre curves from a long table (genre, x, y), e.g. precision-recall or ROC, the micro curve bold."""
+    """Per-genre curves from a long table (genre, x, y), the micro curve bold; `steps` for precision-recall."""
     fig, ax = plt.subplots(figsize=(6, 5), constrained_layout=True)
     for genre in labels or table["genre"].unique():
         part = table[table["genre"] == genre]
         bold = genre == "micro"
-        ax.plot(part[x], part[y], lw=2.5 if bold else 1.2, color="black" if bold else None, label=genre)
+        ax.plot(
+            part[x],
+            part[y],
+            lw=2.5 if bold else 1.2,
+            color="black" if bold else None,
+            label=genre,
+            drawstyle="steps-post" if steps else "default",
+        )
     if diagonal:
         ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=0.8)
     ax.set(xlabel=x, ylabel=y, title=title, xlim=(0, 1), ylim=(0, 1.02))
