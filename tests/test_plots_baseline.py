@@ -1,0 +1,54 @@
+"""Figures are drawn and saved atomically; the baseline learns and fits its scaler on train clips only."""
+
+import numpy as np
+import pandas as pd
+
+from genrecrnn import plots
+from genrecrnn.baseline import clip_statistics, fit_baseline
+from genrecrnn.evaluation import confusion
+from genrecrnn.features import FeatureConfig, clip_frames
+from genrecrnn.validation import clip_table
+
+from conftest import tone
+
+
+def test_confusion_heatmap_annotates_counts_and_saves_png(tmp_path):
+    cm = confusion(np.array([0, 0, 1, 2]), np.array([0, 1, 1, 2]), genres=["a", "b", "c"])
+    fig = plots.confusion_heatmap(cm)
+    texts = sorted(t.get_text() for t in fig.axes[0].texts)
+    assert texts == sorted(["1", "1", "0", "0", "1", "0", "0", "0", "1"])
+    path = plots.save_figure(fig, tmp_path / "figures" / "cm.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and [p.name for p in path.parent.iterdir()] == ["cm.png"]
+
+
+def test_curves_and_timeline_draw_one_line_per_genre():
+    table = pd.DataFrame({"genre": ["a", "a", "micro", "micro"], "recall": [0, 1, 0, 1], "precision": [1, 0.5, 1, 0.6]})
+    fig = plots.curves(table, x="recall", y="precision", steps=True, title="pr")
+    assert [line.get_label() for line in fig.axes[0].lines] == ["a", "micro"]
+    windows = [{"start": 0.0, "probabilities": [0.2, 0.8]}, {"start": 30.0, "probabilities": [0.6, 0.4]}]
+    assert plots.timeline(windows, ["a", "b"], title="t").axes[0].get_xticklabels()[1].get_text() == "30s"
+
+
+def test_clip_table_averages_frames_per_clip():
+    frames = pd.DataFrame({"track_id": ["x", "x", "y"], "label": [0, 0, 1]})
+    probs = np.array([[0.9, 0.1], [0.3, 0.7], [0.2, 0.8]])
+    table = clip_table(frames, probs, genres=["a", "b"]).set_index("track_id")
+    assert table.at["x", "p_a"] == 0.6 and table.at["x", "predicted"] == "a"  # (0.9 + 0.3) / 2
+    assert table.at["y", "predicted"] == "b" and table.at["y", "genre"] == "b"
+
+
+def test_baseline_separates_low_from_high_tones_and_scales_on_train_only():
+    cfg = FeatureConfig(n_mels=32)
+    rng = np.random.default_rng(0)
+
+    def clip(freq):
+        return clip_statistics(
+            clip_frames(tone(freq, 3.5) + 0.01 * rng.standard_normal(77175).astype(np.float32), cfg=cfg),
+            sr=cfg.sample_rate,
+        )
+
+    X = np.stack([clip(f) for f in (200, 220, 240, 3000, 3300, 3600)])
+    y = np.array([0, 0, 0, 1, 1, 1])
+    model = fit_baseline(X, y, seed=0)
+    np.testing.assert_allclose(model[0].mean_, X.mean(axis=0))
+    assert list(model.predict(np.stack([clip(230), clip(3200)]))) == [0, 1]
