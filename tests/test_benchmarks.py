@@ -1,0 +1,45 @@
+"""Smoke test of the benchmark scripts' building blocks (correctness only; no timing is asserted)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+
+
+@pytest.fixture
+def benchmarks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make benchmarks/ importable the way the scripts import their helpers (`from common import ...`)."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+
+
+def test_table_aligns_columns(benchmarks):
+    from common import table
+
+    lines = table(["method", "clips/s"], [["reference", 57.123], ["candidate", 250.0]]).splitlines()
+    assert lines[0].startswith("method") and set(lines[1]) == {"-"}
+    assert lines[2].endswith(" 57.1") and lines[3].endswith("  250")
+
+
+def test_preprocessing_reference_and_candidate_agree(benchmarks, tmp_path):
+    from bench_preprocessing import candidate, first_per_genre, max_abs_diff, reference, synthetic_set
+    from genrecrnn.features import FeatureConfig
+
+    cfg = FeatureConfig()
+    tracks = first_per_genre(synthetic_set(tmp_path / "audio", 10), 10)
+    assert len(tracks) == 10 and tracks["genre"].nunique() == 10
+    reference(tracks, tmp_path / "reference", cfg)
+    candidate(tracks, tmp_path / "store", cfg, workers=2)
+    worst, n_frames = max_abs_diff(tmp_path / "store", tmp_path / "reference")
+    assert n_frames == 10 * cfg.n_frames(30 * cfg.sample_rate)
+    assert worst <= 1e-3
+
+
+def test_training_features_have_the_frame_shape(benchmarks, tmp_path):
+    from bench_training import FRAME_SHAPE, N_GENRES, write_features
+
+    write_features(tmp_path, 7, chunk=3)
+    frames, labels = np.load(tmp_path / "frames.npy", mmap_mode="r"), np.load(tmp_path / "labels.npy")
+    assert frames.shape == (7, *FRAME_SHAPE) and np.isfinite(frames).all()
+    assert labels.shape == (7,) and set(labels) <= set(range(N_GENRES))
