@@ -5,16 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt  # headless machines fall back to Agg by themselves; notebooks keep inline
+import numpy as np
+import pandas as pd
+import seaborn as sns
 
-matplotlib.use("Agg") if not matplotlib.get_backend().lower().startswith(("module://", "nbagg", "ipympl")) else None
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-
-from genrecrnn.features import FeatureConfig  # noqa: E402
-from genrecrnn.fileio import atomic_path  # noqa: E402
+from genrecrnn.features import FeatureConfig
+from genrecrnn.fileio import atomic_path
 
 
 def save_figure(fig: plt.Figure, path: Path | str, *, dpi: int = 120) -> Path:

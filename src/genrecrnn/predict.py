@@ -261,8 +261,9 @@ def predict_paths(
     model_path = model_path or default_model
     if model_path is None:
         raise ModelError("no --model given and no genrecrnn project here; pass --model path/to/crnn.keras")
-    window_seconds = window_seconds or default_win
-    window_hop_seconds = window_hop_seconds or (default_hop if window_seconds == default_win else window_seconds)
+    if window_seconds is None:  # params.yaml's windows; a window given alone gets non-overlapping hops
+        window_seconds, window_hop_seconds = default_win, window_hop_seconds or default_hop
+    window_hop_seconds = window_hop_seconds or window_seconds
     classifier = load_classifier(model_path)
     files = expand_paths(paths)
     if not files:
