@@ -56,6 +56,11 @@ class FrameBatches(keras.utils.PyDataset):
         self.order = np.arange(len(self.rows))
         self.on_epoch_end()
 
+    @classmethod
+    def of_split(cls, store: FeatureStore, split: pd.DataFrame, **kwargs) -> FrameBatches:
+        """Batches over the rows of one split of a feature store (its frame-index rows and labels)."""
+        return cls(store.frames, split["row"].to_numpy(), split["label"].to_numpy(), **kwargs)
+
     def __len__(self) -> int:
         return math.ceil(len(self.rows) / self.batch_size)
 
@@ -125,21 +130,8 @@ def train_crnn(
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    train_batches = FrameBatches(
-        store.frames,
-        train["row"].to_numpy(),
-        train["label"].to_numpy(),
-        batch_size=batch_size,
-        shuffle=True,
-        seed=seed,
-    )
-    val_batches = FrameBatches(
-        store.frames,
-        val["row"].to_numpy(),
-        val["label"].to_numpy(),
-        batch_size=batch_size,
-        shuffle=False,
-    )
+    train_batches = FrameBatches.of_split(store, train, batch_size=batch_size, shuffle=True, seed=seed)
+    val_batches = FrameBatches.of_split(store, val, batch_size=batch_size, shuffle=False)
     callbacks = [
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
         *(callbacks or []),
