@@ -3,8 +3,8 @@
 Measures seconds per epoch for
 - candidate: the project's pipeline: genrecrnn.train.FrameBatches reading batches from an
   np.memmap, genrecrnn.model.build_crnn (blocks conv -> pool -> batch norm -> ReLU, mel pooling
-  (4, 2, 2, 2, 2)) compiled and seeded as genrecrnn.train.train_crnn does (Adam, sparse
-  cross-entropy, op determinism);
+  (4, 2, 2, 2, 2)) compiled with Adam, cross-entropy and op determinism (`--lever augment` adds
+  train_crnn's batch augmentation from params.yaml);
 - reference: the plain way: the seed's five conv / five pool / LSTM / two dense CRNN built the
   obvious way (plain_crnn: conv -> batch norm -> ReLU -> pool, mel pooling (2, 2, 2, 4, 4)), fed
   with model.fit(X, y, batch_size=32, shuffle=True) from one in-memory array read from the file.
@@ -41,6 +41,7 @@ TARGET_RATIO = 2.0
 LEVERS = {  # possible changes to train.py/model.py, measured as extra candidate variants
     "threads1": "tf.config.threading intra_op=1, inter_op=1",
     "nodeterminism": "no tf.config.experimental.enable_op_determinism()",
+    "augment": "train.augment of params.yaml on every batch (2 loader threads, as train_crnn)",
 }
 
 
@@ -117,15 +118,31 @@ def run_variant(variant: str, folder: str, epochs: int, seed: int = 0) -> dict:
         model = model_module.build_crnn(
             frames=FRAME_SHAPE[0], n_mels=FRAME_SHAPE[1], n_genres=N_GENRES, input_mean=mean, input_std=std
         )
-        data = {"x": FrameBatches(frames, rows, labels, batch_size=BATCH_SIZE, shuffle=True, seed=seed)}
+        augment = {}
+        if lever == "augment":
+            from genrecrnn.augment import AugmentConfig
+            from genrecrnn.config import load_params
+
+            clip_end = (rows + 1) % 10 == 0  # the random frames stand for clips of 10 frames of 3 s
+            augment = {
+                "augment": AugmentConfig(**load_params(Path(__file__).parents[1] / "params.yaml")["train"]["augment"]),
+                "next_rows": np.where(clip_end, rows, rows + 1),
+                "hop_columns": FRAME_SHAPE[0],
+                "workers": 2,
+            }
+        batches = FrameBatches(
+            frames, rows, labels, n_classes=N_GENRES, batch_size=BATCH_SIZE, shuffle=True, seed=seed, **augment
+        )
+        data = {"x": batches}
     else:
         keras.utils.set_random_seed(seed)
         x = np.array(frames)  # the whole set in memory
         model = plain_crnn(keras, mean=float(x.mean()), std=float(x.std()))
         data = {"x": x, "y": labels, "batch_size": BATCH_SIZE, "shuffle": True}
+    one_hot = variant.startswith("candidate")  # FrameBatches yields one-hot labels (mixup needs them)
     model.compile(
         optimizer=keras.optimizers.Adam(1e-3),
-        loss="sparse_categorical_crossentropy",
+        loss="categorical_crossentropy" if one_hot else "sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
     clock = Clock(start)
@@ -182,6 +199,14 @@ def main() -> None:
     print(table(header, rows))
     for v in variants[2:]:
         print(f"lever {v}: {steady['candidate'] / steady[v]:.2f}x the candidate's speed")
+        paired_lever = statistics.median(
+            statistics.median(r["epochs"][1:]) / statistics.median(c["epochs"][1:])
+            for r, c in zip(runs[v], runs["candidate"], strict=True)
+        )
+        print(
+        share = steady[v] / steady["candidate"]
+        print(f"  {v} takes {share:.2f}x the candidate's epoch time (paired {paired_lever:.2f}x)")
+        )
     ratio = steady["reference"] / steady["candidate"]
     # Runs next to each other in time share the machine's load: the ratio within each repeat is steadier.
     paired = statistics.median(

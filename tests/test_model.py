@@ -69,10 +69,11 @@ def test_model_overfits_twenty_examples():
     x = rng.normal(-40, 10, (20, 32, 32)).astype(np.float32)
     y = np.arange(20) % 4
     model = small_model(input_mean=-40.0, input_std=10.0)
-    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    first = model.evaluate(x, y, verbose=0)[0]
-    model.fit(FrameBatches(x, np.arange(20), y, batch_size=5, shuffle=True, seed=0), epochs=60, verbose=0)
-    loss, acc = model.evaluate(x, y, verbose=0)
+    model.compile(optimizer=keras.optimizers.Adam(0.003), loss="categorical_crossentropy", metrics=["accuracy"])
+    onehot = np.eye(4)[y]
+    first = model.evaluate(x, onehot, verbose=0)[0]
+    model.fit(FrameBatches(x, np.arange(20), y, n_classes=4, batch_size=5, shuffle=True, seed=0), epochs=100, verbose=0)
+    loss, acc = model.evaluate(x, onehot, verbose=0)
     assert loss < first / 5 and acc == 1.0
 
 
@@ -94,10 +95,18 @@ def test_missing_or_broken_model_says_how_to_make_one(tmp_path):
 
 def test_batches_cover_each_row_once_per_epoch_and_reshuffle():
     frames = np.arange(10, dtype=np.float32)[:, None, None] * np.ones((10, 2, 2), np.float32)
-    batches = FrameBatches(frames, np.arange(10), np.arange(10), batch_size=4, shuffle=True, seed=3)
-    first = np.concatenate([batches[i][1] for i in range(len(batches))])
+    batches = FrameBatches(frames, np.arange(10), np.arange(10), n_classes=10, batch_size=4, shuffle=True, seed=3)
+    first = np.concatenate([batches[i][1].argmax(axis=1) for i in range(len(batches))])
     assert sorted(first) == list(range(10)) and len(batches) == 3
     x, y = batches[0]
-    np.testing.assert_array_equal(x[:, 0, 0], y)  # frames and labels stay paired
+    np.testing.assert_array_equal(x[:, 0, 0], y.argmax(axis=1))  # frames and labels stay paired
     batches.on_epoch_end()
-    assert not np.array_equal(first, np.concatenate([batches[i][1] for i in range(len(batches))]))
+    assert not np.array_equal(first, np.concatenate([batches[i][1].argmax(axis=1) for i in range(len(batches))]))
+
+
+def test_per_band_standardisation_uses_each_bands_statistics():
+    mean, std = np.linspace(-60, -20, 32), np.linspace(2, 20, 32)
+    model = small_model(input_mean=mean, input_std=std)
+    x = (mean + 3 * std)[None, None, :] * np.ones((1, 32, 1), np.float32)
+    out = keras.Model(model.input, model.get_layer("standardise").output)(x.astype(np.float32))
+    np.testing.assert_allclose(np.asarray(out), 3.0, rtol=1e-5)  # every band is 3 of its own std above its mean

@@ -1,5 +1,6 @@
 """Tests for the seeded synthetic genre set: reproducibility, GTZAN layout, signal sanity, genre traits."""
 
+import hashlib
 from pathlib import Path
 
 import librosa
@@ -7,8 +8,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from genrecrnn import synth
 from genrecrnn.errors import ConfigError
-from genrecrnn.synth import GTZAN_GENRES, clip_path, clip_seed, generate_dataset, synth_clip
+from genrecrnn.synth import GTZAN_GENRES, TIMBRES, clip_path, clip_seed, generate_dataset, synth_clip
 
 SR = 22050
 
@@ -84,11 +86,11 @@ def test_other_rates_and_odd_durations_give_the_requested_length():
     assert synth_clip("jazz", seed=1, seconds=0.7, sr=16000).shape == (round(0.7 * 16000),)
 
 
-def test_metal_is_brighter_and_noisier_than_classical():
+def test_with_genre_timbre_metal_is_brighter_and_noisier_than_classical():
     def medians(genre: str) -> tuple[float, float]:
         """Median over five 4 s clips of the mean spectral centroid (Hz) and flatness; the median because
         at the default difficulty a clip may borrow another genre's drums or tone on purpose."""
-        clips = [synth_clip(genre, seed=s, seconds=4.0) for s in range(5)]
+        clips = [synth_clip(genre, seed=s, seconds=4.0, timbre="genre") for s in range(5)]
         centroid = np.median([librosa.feature.spectral_centroid(y=y, sr=SR).mean() for y in clips])
         flatness = np.median([librosa.feature.spectral_flatness(y=y).mean() for y in clips])
         return centroid, flatness
@@ -116,6 +118,7 @@ def test_unknown_genre_names_it_and_the_allowed_values(tmp_path):
         ({"difficulty": -0.1}, r"difficulty must be in \[0, 1\], got -0.1"),
         ({"sr": 0}, "sr must be > 0 Hz, got 0"),
         ({"seed": -1}, "seed must be >= 0, got -1"),
+        ({"timbre": "per-genre"}, "timbre='per-genre'; allowed: shared, genre"),
     ],
 )
 def test_bad_arguments_raise_config_error(tmp_path, kwargs, message):
@@ -128,9 +131,11 @@ def test_synth_clip_rejects_bad_arguments():
         synth_clip("rock", seed=0, difficulty=2.0)
     with pytest.raises(ConfigError, match="seconds"):
         synth_clip("rock", seed=0, seconds=-1.0)
+    with pytest.raises(ConfigError, match="timbre='Genre'; allowed: shared, genre"):
+        synth_clip("rock", seed=0, timbre="Genre")
 
 
-def test_difficulty_makes_genres_harder_to_tell_apart():
+def test_difficulty_makes_genres_harder_to_tell_apart():  # with genre timbre, where _BORROW etc. were tuned
     pytest.importorskip("sklearn")
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_score
@@ -142,7 +147,7 @@ def test_difficulty_makes_genres_harder_to_tell_apart():
         features, labels = [], []
         for label, genre in enumerate(GTZAN_GENRES):
             for i in range(6):
-                y = synth_clip(genre, seed=clip_seed(0, genre, i), seconds=3.0, difficulty=difficulty)
+                y = synth_clip(genre, seed=clip_seed(0, genre, i), seconds=3.0, difficulty=difficulty, timbre="genre")
                 mfcc = librosa.feature.mfcc(y=y, sr=SR, n_mfcc=20)
                 features.append(np.r_[mfcc.mean(axis=1), mfcc.std(axis=1)])
                 labels.append(label)
@@ -153,3 +158,112 @@ def test_difficulty_makes_genres_harder_to_tell_apart():
     easy, hard = accuracy(0.0), accuracy(1.0)
     assert easy > 0.5  # chance is 0.1
     assert easy > hard + 0.2
+
+
+def test_timbre_modes_are_the_ones_params_yaml_may_name():
+    from genrecrnn.config import TIMBRES as CONFIG_TIMBRES
+
+    assert TIMBRES == CONFIG_TIMBRES
+
+
+def test_genre_timbre_is_byte_identical_to_the_code_before_the_option():
+    # md5 of the float32 samples the generator made before `timbre` existed (numpy 2.4, x86-64); committed
+    # data and results depend on these bytes. 1 s clips 0..2 of every genre at difficulty 0, 0.5, 1.
+    digest = hashlib.md5()
+    for difficulty in (0.0, 0.5, 1.0):
+        for genre in GTZAN_GENRES:
+            for i in range(3):
+                y = synth_clip(genre, seed=clip_seed(0, genre, i), seconds=1.0, difficulty=difficulty, timbre="genre")
+                digest.update(y.tobytes())
+    assert digest.hexdigest() == "c8783896a491c75d08a9224bc8f8b1e0"
+    y = synth_clip("metal", seed=3, seconds=30.0, timbre="genre")
+    assert hashlib.md5(y.tobytes()).hexdigest() == "f2bde95d679c8b5ba0a9d46872745c7f"
+
+
+def _drawn_recipes(monkeypatch, timbre: str, seeds: range) -> dict[tuple[int, str], synth.Recipe]:
+    """The recipe each (seed, genre) clip is rendered from, at difficulty 1 (most trait borrowing)."""
+    drawn, recipes = [], {}
+    monkeypatch.setattr(synth, "_render", lambda recipe, rng, **_: drawn.append(recipe))
+    for seed in seeds:
+        for genre in GTZAN_GENRES:
+            synth_clip(genre, seed=seed, difficulty=1.0, timbre=timbre)
+            recipes[seed, genre] = drawn[-1]
+    return recipes
+
+
+def _sound(recipe: synth.Recipe) -> tuple:
+    """The recipe's instruments, drive, cutoff (Hz) and part levels: what timbre="shared" must not tie to genre."""
+    names = tuple(frozenset(getattr(recipe, f)) for f in ("bass_timbre", "chord_timbre", "lead_timbre"))
+    return (*names, recipe.drive, recipe.cutoff, recipe.drum_level, recipe.bass_level, recipe.chord_level,
+            recipe.lead_level)  # fmt: skip
+
+
+def test_shared_timbre_draws_the_same_sound_for_every_genre(monkeypatch):
+    shared = _drawn_recipes(monkeypatch, "shared", range(40))
+    for seed in range(40):
+        sounds = {_sound(shared[seed, genre]) for genre in GTZAN_GENRES}
+        assert len(sounds) == 1, f"seed {seed}: the sound depends on the genre"
+        assert all(len(names) == 1 for names in next(iter(sounds))[:3])  # one instrument per part
+    assert len({_sound(shared[seed, "rock"])[1] for seed in range(40)}) > 3  # but it varies from clip to clip
+    assert len({(shared[0, g].kick, shared[0, g].tempo) for g in GTZAN_GENRES}) > 5  # and the music still differs
+    genre = _drawn_recipes(monkeypatch, "genre", range(1))
+    assert len({_sound(genre[0, g]) for g in GTZAN_GENRES}) > 1  # the check above can fail
+
+
+def test_shared_pools_are_all_used_and_most_clips_are_clean():
+    sounds = [synth._draw_sound(np.random.default_rng([seed, synth._SOUND_STREAM])) for seed in range(600)]
+    assert {s["bass_timbre"] for s in sounds} == set(synth._SHARED_BASS)
+    assert {s["chord_timbre"] for s in sounds} == {s["lead_timbre"] for s in sounds} == set(synth._SHARED_MELODIC)
+    drives = np.array([s["drive"] for s in sounds])
+    assert 0.5 < np.mean(drives == 0) < 0.7 and drives.max() > 5  # clean mostly, sometimes heavy overdrive
+    cutoffs = np.array([s["cutoff"][0] for s in sounds])
+    assert 2000 <= cutoffs.min() < 3000 and 8000 < cutoffs.max() <= 10000
+
+
+def test_shared_and_genre_timbre_play_the_same_notes(monkeypatch):
+    played = []
+    play = synth._play
+    monkeypatch.setattr(synth, "_play", lambda notes, name, *a: played.append((notes, name)) or play(notes, name, *a))
+
+    def score(timbre: str) -> tuple[list, list[str]]:
+        """Notes and instrument of every part (bass, comping, lead) of four genres' clips, in play order."""
+        played.clear()
+        for genre in ("blues", "classical", "metal", "reggae"):
+            synth_clip(genre, seed=5, seconds=2.0, timbre=timbre)
+        return [notes for notes, _ in played], [str(name) for _, name in played]
+
+    (genre_notes, genre_names), (shared_notes, shared_names) = score("genre"), score("shared")
+    assert len(genre_notes) == 12 and genre_notes == shared_notes
+    assert genre_names != shared_names
+
+
+def test_shared_timbre_hides_the_genre_from_timbre_but_not_from_rhythm():
+    pytest.importorskip("sklearn")
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    def rhythm(y: np.ndarray) -> np.ndarray:
+        """Autocorrelation of the onset-strength envelope over lags of 1..86 hops (up to 2 s): rhythm, not sound."""
+        env = librosa.onset.onset_strength(y=y, sr=SR)
+        env = env - env.mean()
+        ac = np.correlate(env, env, "full")[env.size - 1 :][:87]
+        return ac[1:] / (ac[0] + 1e-12)
+
+    def accuracies(timbre: str) -> tuple[float, float]:
+        """3-fold accuracy of logistic regression on MFCC means (timbre) and on rhythm, 9 clips of 3 s per genre."""
+        features, labels = {"timbre": [], "rhythm": []}, []
+        for label, genre in enumerate(GTZAN_GENRES):
+            for i in range(9):
+                y = synth_clip(genre, seed=clip_seed(0, genre, i), seconds=3.0, difficulty=0.0, timbre=timbre)
+                features["timbre"].append(librosa.feature.mfcc(y=y, sr=SR, n_mfcc=20).mean(axis=1))
+                features["rhythm"].append(rhythm(y))
+                labels.append(label)
+        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+        folds = StratifiedKFold(3, shuffle=True, random_state=0)
+        return tuple(cross_val_score(model, np.array(x), np.array(labels), cv=folds).mean() for x in features.values())
+
+    (timbre_genre, _), (timbre_shared, rhythm_shared) = accuracies("genre"), accuracies("shared")
+    assert timbre_shared < timbre_genre - 0.15  # chance is 0.1
+    assert rhythm_shared > 0.3

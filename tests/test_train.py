@@ -84,3 +84,38 @@ def test_interrupted_training_resumes_from_its_checkpoint(store, tmp_path):
 
 def test_run_id_changes_with_any_setting():
     assert run_id({"a": 1}, 2) == run_id({"a": 1}, 2) != run_id({"a": 1}, 3)
+
+
+AUGMENT = {
+    "crop": True, "key_shift": 2, "stretch": 0.1, "gain_db": 6.0, "tilt_db": 6.0, "time_masks": 2,
+    "time_mask_seconds": 0.1, "freq_masks": 2, "freq_mask_bands": 4, "mixup": 0.2,
+}  # fmt: skip
+
+
+def test_recipe_trains_deterministically_and_selects_on_validation_clips(store, tmp_path):
+    recipe = {"augment": AUGMENT, "warmup_epochs": 1, "weight_decay": 1e-4, "input_norm": "band", "epochs": 6}
+    history = train(store, tmp_path / "a.keras", **recipe)
+    train(store, tmp_path / "b.keras", **recipe)
+    a, b = keras.saving.load_model(tmp_path / "a.keras"), keras.saving.load_model(tmp_path / "b.keras")
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
+    assert {"val_clip_accuracy", "val_clip_loss", "val_clip_score", "val_loss", "accuracy"} <= set(history.columns)
+    assert history["selected"].sum() == 1
+    best = history.loc[history["selected"]].iloc[0]
+    assert best["val_clip_score"] == history["val_clip_score"].max()
+    # The kept weights are the selected epoch's: rescoring the val clips gives its clip accuracy.
+    val = store.split("val")
+    probs = np.asarray(a(np.asarray(store.frames[val["row"].to_numpy()]), training=False))
+    clip = pd.DataFrame(probs).groupby(val["track_id"].to_numpy()).mean().to_numpy()
+    truth = val.groupby("track_id")["label"].first().to_numpy()
+    assert np.mean(clip.argmax(axis=1) == truth) == best["val_clip_accuracy"]
+
+
+def test_learning_rate_warms_up_then_decays_to_zero():
+    from genrecrnn.train import learning_rate_schedule
+
+    schedule = learning_rate_schedule(0.01, epochs=10, warmup_epochs=2, steps_per_epoch=5)
+    rates = [float(schedule(step)) for step in range(0, 51, 5)]
+    assert rates[0] == 0.0 and rates[2] == pytest.approx(0.01)
+    assert all(later < earlier for earlier, later in zip(rates[2:], rates[3:]))
+    assert rates[-1] == pytest.approx(0.0, abs=1e-9)

@@ -36,6 +36,7 @@ SCHEMA: dict[str, Any] = {
         "clips_per_genre": int,
         "clip_seconds": _NUMBER,
         "difficulty": _NUMBER,
+        "timbre": str,
         "split_file": str,
         "group_file": str,
         "val_fraction": _NUMBER,
@@ -59,7 +60,22 @@ SCHEMA: dict[str, Any] = {
         "epochs": int,
         "batch_size": int,
         "learning_rate": _NUMBER,
+        "warmup_epochs": int,
+        "weight_decay": _NUMBER,
         "patience": int,
+        "input_norm": str,
+        "augment": {
+            "crop": bool,
+            "key_shift": int,
+            "stretch": _NUMBER,
+            "gain_db": _NUMBER,
+            "tilt_db": _NUMBER,
+            "time_masks": int,
+            "time_mask_seconds": _NUMBER,
+            "freq_masks": int,
+            "freq_mask_bands": int,
+            "mixup": _NUMBER,
+        },
     },
     "validate": {
         "n_boot": int,
@@ -72,6 +88,8 @@ SCHEMA: dict[str, Any] = {
     },
 }
 DATA_SOURCES = ("synthetic", "gtzan", "folder")
+TIMBRES = ("shared", "genre")
+INPUT_NORMS = ("band", "global")
 _POSITIVE = {
     "sample_rate",
     "clips_per_genre",
@@ -138,6 +156,15 @@ def validate_params(params: Any, *, source: str = PARAMS_FILE) -> None:
         )
     if not 0 <= data["difficulty"] <= 1:
         raise ConfigError(f"{source}: data.difficulty must be in [0, 1], got {data['difficulty']}")
+    if data["timbre"] not in TIMBRES:
+        raise ConfigError(f"{source}: data.timbre={data['timbre']!r}; allowed: {', '.join(TIMBRES)}")
+    train = params["train"]
+    if train["input_norm"] not in INPUT_NORMS:
+        raise ConfigError(f"{source}: train.input_norm={train['input_norm']!r}; allowed: {', '.join(INPUT_NORMS)}")
+    negative = [f"augment.{k}" for k, v in train["augment"].items() if not isinstance(v, bool) and v < 0]
+    negative += [k for k in ("warmup_epochs", "weight_decay", "patience") if train[k] < 0]
+    if negative:
+        raise ConfigError(f"{source}: train.{', train.'.join(negative)} must not be negative")
     if not 0 <= params["model"]["dropout"] < 1:
         raise ConfigError(f"{source}: model.dropout must be in [0, 1), got {params['model']['dropout']}")
     filters = params["model"]["filters"]
@@ -164,7 +191,7 @@ def _check_mapping(values: dict, schema: dict, source: str, *, prefix: str) -> N
             _check_mapping(value, expected, source, prefix=name + ".")
             continue
         # bool is an int subclass; a `true` where a number belongs is a typo, not a 1.
-        if isinstance(value, bool) or not isinstance(value, expected):
+        if (isinstance(value, bool) and expected is not bool) or not isinstance(value, expected):
             kind = expected.__name__ if isinstance(expected, type) else "number"
             raise ConfigError(f"{source}: {name} must be a {kind}, got {value!r}")
         if key in _POSITIVE and value <= 0:

@@ -326,6 +326,7 @@ def prepare_dataset(
     clips_per_genre: int,
     clip_seconds: float,
     difficulty: float,
+    timbre: str,
     seed: int,
     split_file: str,
     group_file: str,
@@ -336,8 +337,9 @@ def prepare_dataset(
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """The data stage: find or generate the clips, write manifest, split and genres; return (manifest, split, missing).
 
-    For source "synthetic" the clips are generated into `out_dir/audio`; for "gtzan" and
-    "folder" they are read where they are (`root`). `missing` lists split-file names not found.
+    For source "synthetic" the clips are generated into `out_dir/audio` (`clips_per_genre`, `clip_seconds`,
+    `difficulty` and `timbre` apply to it only); for "gtzan" and "folder" they are read where they are
+    (`root`). `missing` lists split-file names not found.
     """
     from genrecrnn.synth import generate_dataset  # only the synthetic source needs it
 
@@ -351,6 +353,7 @@ def prepare_dataset(
             seconds=clip_seconds,
             sr=sample_rate,
             difficulty=difficulty,
+            timbre=timbre,
             seed=seed,
             progress=progress,
         )

@@ -51,13 +51,9 @@ class FeatureConfig:
             if value <= 0:
                 raise ConfigError(f"features.{name} must be positive, got {value}")
         if self.hop_length > self.n_fft:
-            raise ConfigError(
-                f"features.hop_length ({self.hop_length}) must not exceed n_fft ({self.n_fft})"
-            )
+            raise ConfigError(f"features.hop_length ({self.hop_length}) must not exceed n_fft ({self.n_fft})")
         if self.frame_columns < 2:
-            raise ConfigError(
-                f"features.frame_seconds={self.frame_seconds} gives fewer than 2 spectrogram columns"
-            )
+            raise ConfigError(f"features.frame_seconds={self.frame_seconds} gives fewer than 2 spectrogram columns")
 
     @property
     def frame_columns(self) -> int:
@@ -141,16 +137,10 @@ def logmel(y: np.ndarray, *, cfg: FeatureConfig) -> np.ndarray:
 
 def frame_spectrogram(spec: np.ndarray, *, cfg: FeatureConfig) -> np.ndarray:
     """Cut a (n_mels, columns) spectrogram into frames, shape (n_frames, frame_columns, n_mels)."""
-    n = (
-        1 + (spec.shape[1] - cfg.frame_columns) // cfg.hop_columns
-        if spec.shape[1] >= cfg.frame_columns
-        else 0
-    )
+    n = 1 + (spec.shape[1] - cfg.frame_columns) // cfg.hop_columns if spec.shape[1] >= cfg.frame_columns else 0
     if n == 0:
         return np.empty((0, *cfg.frame_shape), dtype=np.float32)
-    windows = np.lib.stride_tricks.sliding_window_view(spec, cfg.frame_columns, axis=1)[
-        :, :: cfg.hop_columns
-    ][:, :n]
+    windows = np.lib.stride_tricks.sliding_window_view(spec, cfg.frame_columns, axis=1)[:, :: cfg.hop_columns][:, :n]
     # (mels, frames, time) -> (frames, time, mels): time-major so the LSTM runs over axis 1.
     return np.ascontiguousarray(windows.transpose(1, 2, 0))
 
@@ -211,13 +201,9 @@ def write_feature_store(
     _mel_basis(cfg.sample_rate, cfg.n_fft, cfg.n_mels)
     with open(tmp / LOGMEL_FILE, "wb") as sink, _pool(workers) as pool:
         results = pool.imap(_worker, jobs, chunksize=4) if pool else map(_worker, jobs)
-        for track_id, frames, error in tqdm(
-            results, total=len(jobs), disable=not progress, desc="log-mel"
-        ):
+        for track_id, frames, error in tqdm(results, total=len(jobs), disable=not progress, desc="log-mel"):
             if frames is None:
-                failures.append(
-                    {"track_id": track_id, "path": by_id.at[track_id, "path"], "reason": error}
-                )
+                failures.append({"track_id": track_id, "path": by_id.at[track_id, "path"], "reason": error})
                 continue
             sink.write(frames.tobytes())
             info = by_id.loc[track_id]
@@ -234,9 +220,7 @@ def write_feature_store(
     index = pd.DataFrame(rows, columns=["track_id", "genre", "label", "split", "frame_index"])
     index.insert(0, "row", np.arange(len(index)))
     index.to_csv(tmp / FRAMES_FILE, index=False)
-    pd.DataFrame(failures, columns=["track_id", "path", "reason"]).to_csv(
-        tmp / FAILURES_FILE, index=False
-    )
+    pd.DataFrame(failures, columns=["track_id", "path", "reason"]).to_csv(tmp / FAILURES_FILE, index=False)
     meta = {"config": asdict(cfg), "shape": [len(index), *cfg.frame_shape], "dtype": "float32"}
     (tmp / META_FILE).write_text(json.dumps(meta, indent=2))
     replace_dir(tmp, out_dir)
@@ -269,9 +253,7 @@ def open_feature_store(path: Path | str) -> FeatureStore:
     """Open a folder written by write_feature_store; frames stay on disk (np.memmap)."""
     path = Path(path)
     if not (path / META_FILE).is_file():
-        raise DataError(
-            f"{path}: no feature store here (missing {META_FILE}); run the preprocessing stage (dvc repro)"
-        )
+        raise DataError(f"{path}: no feature store here (missing {META_FILE}); run the preprocessing stage (dvc repro)")
     meta = json.loads((path / META_FILE).read_text())
     shape = tuple(meta["shape"])
     frames = (

@@ -43,21 +43,24 @@ def build_crnn(
     lstm_units: int = 64,
     dense_units: int = 64,
     dropout: float = 0.3,
-    input_mean: float = 0.0,
-    input_std: float = 1.0,
+    input_mean: float | np.ndarray = 0.0,
+    input_std: float | np.ndarray = 1.0,
 ) -> keras.Model:
     """The seed's CRNN for frames of shape (frames, n_mels), softmax over `n_genres`.
 
-    input_mean and input_std (dB) standardise the log-mel input inside the model, so a saved model
-    carries its own normalisation and prediction cannot forget it.
+    input_mean and input_std (dB; one value or one per mel band, shape (n_mels,)) standardise the
+    log-mel input inside the model, so a saved model carries its own normalisation and prediction
+    cannot forget it.
     """
     if len(filters) != 5:
         raise ModelError(f"the CRNN has five conv blocks; got {len(filters)} filter counts: {list(filters)}")
     if n_genres < 2 or frames < 1 or n_mels < 1:
         raise ModelError(f"need n_genres >= 2 and a non-empty input, got {n_genres=}, {frames=}, {n_mels=}")
+    mean = np.broadcast_to(np.asarray(input_mean, dtype=np.float32), (n_mels,))
+    std = np.maximum(np.broadcast_to(np.asarray(input_std, dtype=np.float32), (n_mels,)), 1e-3)
     inputs = keras.Input(shape=(frames, n_mels), name="logmel")
-    x = layers.Reshape((frames, n_mels, 1), name="add_channel")(inputs)
-    x = layers.Normalization(mean=input_mean, variance=max(input_std, 1e-6) ** 2, name="standardise")(x)
+    x = layers.Normalization(axis=-1, mean=mean, variance=std**2, name="standardise")(inputs)
+    x = layers.Reshape((frames, n_mels, 1), name="add_channel")(x)
     for i, (n_filters, pool) in enumerate(zip(filters, pool_sizes(frames, n_mels)), start=1):
         x = layers.Conv2D(n_filters, 3, padding="same", use_bias=False, name=f"conv{i}")(x)
         # Pooling before batch norm: Keras 3's (unfused) batch norm then runs on a map 4-8x smaller,

@@ -1,11 +1,18 @@
 """Seeded synthetic stand-in for GTZAN: ten genres of short songs with drums, bass, chords and a melody.
 
 Each genre is a `Recipe`: a tempo range, swing, 16-step drum/bass/comping patterns, modes and chord
-progressions, timbres (additive wavetables with an attack/decay envelope), distortion and a master
-low-pass. A clip draws its tempo, key, pattern, instruments and part levels from its recipe, so songs of
-one genre vary, while genres share instruments and overlap in tempo. `difficulty` in [0, 1] widens the
-ranges, jitters the part levels more, adds more noise and lets whole trait groups (groove, drums, bass,
-harmony, comping, lead, tone) be borrowed from a random other genre, so at 1 genres overlap heavily.
+progressions, voicing, melody density, and its own instruments (additive wavetables with an
+attack/decay envelope), distortion, master low-pass and part levels. A clip draws its tempo, key and
+patterns from its recipe, so songs of one genre vary, while genres overlap in tempo.
+
+`timbre` says where a clip's sound comes from. "shared" (the default): instruments, distortion,
+brightness and part levels come from one pool for all genres, drawn from a random stream seeded
+without the genre, so genres differ only as real ones do: rhythm and groove, tempo, harmony and mode,
+voicing, bass line and texture (melody density, legato, drums or none). "genre": each recipe's own
+instruments and mix (the only behaviour before this option, byte for byte), so a classifier can tell
+genres apart by timbre alone. `difficulty` in [0, 1] widens the ranges, jitters the part levels more,
+adds more noise and lets whole trait groups (groove, drums, bass, harmony, comping, lead, tone) be
+borrowed from a random other genre, so at 1 genres overlap heavily.
 
 Rendering is per note event (never per sample): each note is a vectorised wavetable tone added at its
 onset, with tones cached per clip, so a 30 s clip takes a few tens of milliseconds.
@@ -18,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -30,8 +38,10 @@ GTZAN_GENRES: tuple[str, ...] = (
     "blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock",
 )  # fmt: skip
 
-# How difficulty (0..1) maps to overlap; tuned so MFCC-statistics + logistic regression scores roughly
-# 0.93 / 0.7 / 0.35 at difficulty 0 / 0.5 / 1 (chance is 0.1; 20 clips of 10 s per genre).
+# How difficulty (0..1) maps to overlap. Tuned with timbre="genre", where MFCC mean+std + logistic regression
+# scores about 0.94 / 0.75 / 0.37 at difficulty 0 / 0.5 / 1 (chance is 0.1; 20 clips of 10 s per genre, 5-fold
+# CV). Not retuned for timbre="shared": there the same classifier scores about 0.65 / 0.51 / 0.25, because
+# only rhythm, harmony and texture are left to tell genres apart, and a model must hear those.
 _BORROW = 0.3  # chance per trait group of taking another genre's traits, times difficulty**2
 _LEVEL_JITTER = 0.4  # extra log-gain spread of each part, times difficulty
 _NOISE = 0.2  # largest noise-to-signal RMS ratio, times difficulty
@@ -80,7 +90,9 @@ _EIGHTHS, _BACKBEAT = "x.x.x.x.x.x.x.x.", "....x.......x..."
 @dataclass(frozen=True, kw_only=True)
 class Recipe:
     """How one genre is played. Patterns are 16 steps: 'x' hit, 'o' soft, 'O' open hat, '.' rest;
-    bass adds 'r' root, 'f' fifth, 'o' octave, 'w' walking; comping 'a' plays one chord tone (arpeggio)."""
+    bass adds 'r' root, 'f' fifth, 'o' octave, 'w' walking; comping 'a' plays one chord tone (arpeggio).
+    The sound fields (the three *_timbre, drive, cutoff and the four *_level) are used with timbre="genre";
+    with "shared" each clip replaces them with a draw from the shared pools (`_draw_sound`)."""
 
     tempo: tuple[float, float]  # bpm range
     swing: float = 0.0  # 0 straight, 1 triplet eighths
@@ -172,7 +184,9 @@ _RECIPES = {
         comp=(_EIGHTHS, "x..x..x.x..x..x."), power=True, chord_timbre=("guitar",), drive=5.0, chord_level=1.0,
         lead_timbre=("guitar", "organ"), cutoff=(5000, 8000)),
 }  # fmt: skip
-# Trait groups a clip may borrow wholesale from another genre; borrowing keeps each group coherent.
+# Trait groups a clip may borrow wholesale from another genre; borrowing keeps each group coherent. With
+# timbre="shared" the borrowed sound fields are then replaced too, so only rhythm, harmony and texture move
+# (the "tone" group then changes nothing, but is still drawn, so both modes play the same notes).
 _GROUPS = (
     ("tempo", "swing"),
     ("kick", "snare", "hat", "cymbal", "drum_level"),
@@ -182,6 +196,18 @@ _GROUPS = (
     ("lead_timbre", "lead_density", "lead_level"),
     ("cutoff",),
 )
+
+
+# timbre="shared": every clip draws its instruments, distortion, brightness and mix from these pools,
+# whatever its genre, so genres differ only in rhythm, tempo, harmony, bass line and texture (as real ones do).
+# "genre" keeps each recipe's own instruments and mix: timbre then gives the label away.
+TIMBRES: tuple[str, ...] = ("shared", "genre")
+_SOUND_STREAM = 1000  # second entropy word of the shared-sound stream; genre streams use the genre index 0..9
+_SHARED_BASS = ("bass", "synthbass", "sub", "strings")
+_SHARED_MELODIC = ("piano", "epiano", "organ", "strings", "guitar", "synth", "brass", "flute")  # chords and lead
+_SHARED_DRIVE = ((0.6, 0.0, 0.0), (0.25, 1.5, 3.0), (0.15, 5.0, 12.0))  # (chance, gain range): clean, light, heavy
+_SHARED_CUTOFF = (2000.0, 10000.0)  # Hz, log-uniform; spans every recipe's cutoff range
+_SHARED_LEVEL = (0.5, 1.2)  # each part's level, log-uniform; spans the recipes' levels
 
 
 def clip_seed(seed: int, genre: str, index: int) -> int:
@@ -195,12 +221,22 @@ def clip_path(root: Path, genre: str, index: int) -> Path:
     return Path(root) / genre / f"{genre}.{index:05d}.wav"
 
 
-def synth_clip(genre: str, *, seed: int, seconds: float = 30.0, sr: int = 22050, difficulty: float = 0.5) -> np.ndarray:
-    """float32 mono signal in [-1, 1], shape (round(seconds*sr),), sr in Hz."""
+def synth_clip(
+    genre: str,
+    *,
+    seed: int,
+    seconds: float = 30.0,
+    sr: int = 22050,
+    difficulty: float = 0.5,
+    timbre: str = "shared",
+) -> np.ndarray:
+    """float32 mono signal in [-1, 1], shape (round(seconds*sr),), sr in Hz; `timbre` is one of TIMBRES."""
     _check_genres([genre])
-    _check_args(seconds=seconds, sr=sr, difficulty=difficulty, seed=seed)
+    _check_args(seconds=seconds, sr=sr, difficulty=difficulty, seed=seed, timbre=timbre)
     rng = np.random.default_rng([seed, GTZAN_GENRES.index(genre)])
     recipe = _draw_recipe(genre, rng, difficulty)
+    if timbre == "shared":  # a stream seeded without the genre, so the sound cannot carry the label
+        recipe = _with_shared_sound(recipe, np.random.default_rng([seed, _SOUND_STREAM]))
     return _render(recipe, rng, n=round(seconds * sr), sr=sr, difficulty=difficulty)
 
 
@@ -212,18 +248,20 @@ def generate_dataset(
     seconds: float = 30.0,
     sr: int = 22050,
     difficulty: float = 0.5,
+    timbre: str = "shared",
     seed: int = 0,
     progress: bool = True,
 ) -> list[Path]:
     """Write <root>/<genre>/<genre>.NNNNN.wav (mono PCM_16) and return the paths, genre then index."""
     _check_genres(genres)
-    _check_args(seconds=seconds, sr=sr, difficulty=difficulty, seed=seed)
+    _check_args(seconds=seconds, sr=sr, difficulty=difficulty, seed=seed, timbre=timbre)
     if clips_per_genre < 1:
         raise ConfigError(f"clips_per_genre must be >= 1, got {clips_per_genre}")
     jobs = [(genre, index) for genre in genres for index in range(clips_per_genre)]
     paths = []
     for genre, index in tqdm(jobs, desc=f"synth -> {root}", unit="clip", disable=not progress):
-        signal = synth_clip(genre, seed=clip_seed(seed, genre, index), seconds=seconds, sr=sr, difficulty=difficulty)
+        clip = clip_seed(seed, genre, index)
+        signal = synth_clip(genre, seed=clip, seconds=seconds, sr=sr, difficulty=difficulty, timbre=timbre)
         paths.append(_write_wav(clip_path(root, genre, index), signal, sr))
     return paths
 
@@ -235,8 +273,9 @@ def _check_genres(genres: Sequence[str]) -> None:
         raise ConfigError(f"unknown genre(s) {unknown or 'none given'}; allowed: {', '.join(GTZAN_GENRES)}")
 
 
-def _check_args(*, seconds: float, sr: int, difficulty: float, seed: int) -> None:
-    """Raise ConfigError for a duration under one sample, sr <= 0 Hz, difficulty outside [0, 1], seed < 0."""
+def _check_args(*, seconds: float, sr: int, difficulty: float, seed: int, timbre: str) -> None:
+    """Raise ConfigError for a duration under one sample, sr <= 0 Hz, difficulty outside [0, 1], seed < 0,
+    or a timbre mode not in TIMBRES."""
     if not seconds > 0:
         raise ConfigError(f"seconds must be > 0, got {seconds}")
     if not sr > 0:
@@ -247,6 +286,8 @@ def _check_args(*, seconds: float, sr: int, difficulty: float, seed: int) -> Non
         raise ConfigError(f"difficulty must be in [0, 1], got {difficulty}")
     if seed < 0:
         raise ConfigError(f"seed must be >= 0, got {seed}")
+    if timbre not in TIMBRES:
+        raise ConfigError(f"timbre={timbre!r}; allowed: {', '.join(TIMBRES)}")
 
 
 def _write_wav(path: Path, signal: np.ndarray, sr: int) -> Path:
@@ -265,6 +306,32 @@ def _draw_recipe(genre: str, rng: np.random.Generator, difficulty: float) -> Rec
     borrow = rng.random(len(_GROUPS)) < _BORROW * difficulty**2
     swaps = {f: getattr(donor, f) for group, b in zip(_GROUPS, borrow, strict=True) if b for f in group}
     return replace(recipe, **swaps)
+
+
+def _draw_sound(rng: np.random.Generator) -> dict[str, Any]:
+    """Recipe fields for one clip's instruments (names), drive, cutoff (Hz) and part levels, from the shared pools."""
+    chance, low, high = zip(*_SHARED_DRIVE, strict=True)
+    kind = rng.choice(len(chance), p=chance)
+    cutoff = float(np.exp(rng.uniform(*np.log(_SHARED_CUTOFF))))
+    levels = np.exp(rng.uniform(*np.log(_SHARED_LEVEL), 4))
+    return {
+        "bass_timbre": str(rng.choice(_SHARED_BASS)),
+        "chord_timbre": str(rng.choice(_SHARED_MELODIC)),
+        "lead_timbre": str(rng.choice(_SHARED_MELODIC)),
+        "drive": float(rng.uniform(low[kind], high[kind])),
+        "cutoff": (cutoff, cutoff),  # an empty range: _render's widening then keeps this value
+        **dict(zip(("drum_level", "bass_level", "chord_level", "lead_level"), levels.tolist(), strict=True)),
+    }
+
+
+def _with_shared_sound(recipe: Recipe, rng: np.random.Generator) -> Recipe:
+    """`recipe` with its sound fields replaced by one `_draw_sound` draw; `rng` must not depend on the genre."""
+    sound = _draw_sound(rng)
+    # Each timbre tuple keeps its length, filled with the drawn name: the clip's own stream then makes the same
+    # draws as with timbre="genre", so both modes play the same notes and differ only in sound.
+    for field in ("bass_timbre", "chord_timbre", "lead_timbre"):
+        sound[field] = (sound[field],) * len(getattr(recipe, field))
+    return replace(recipe, **sound)
 
 
 def _widen(lo: float, hi: float, rng: np.random.Generator, difficulty: float) -> float:

@@ -1,8 +1,8 @@
-"""Training: Adam + cross-entropy, early stopping on validation loss, seeded, resumable.
+"""Training: AdamW + cross-entropy on augmented frames, epoch chosen on clip-level validation, seeded, resumable.
 
 Frames are read from the memory-mapped feature store batch by batch (an index-shuffling
-PyDataset), so the feature set is never copied into memory; batches are shuffled every epoch
-with a seeded generator.
+PyDataset), so the feature set is never copied into memory; batches are shuffled and augmented
+every epoch with seeded generators (`genrecrnn.augment`, numpy, vectorised over the batch).
 """
 
 from __future__ import annotations
@@ -19,7 +19,10 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from genrecrnn.errors import DataError
+from genrecrnn.augment import AugmentConfig, augment_batch, crop_positions, read_positions
+from genrecrnn.config import INPUT_NORMS
+from genrecrnn.errors import ConfigError, DataError
+from genrecrnn.evaluation import clip_probabilities
 from genrecrnn.features import FeatureStore
 from genrecrnn.fileio import atomic_write_text
 from genrecrnn.model import build_crnn, save_model
@@ -35,7 +38,14 @@ def set_determinism(seed: int) -> None:
 
 
 class FrameBatches(keras.utils.PyDataset):
-    """Batches of (frames, labels) read from a memory-mapped array by row index, reshuffled each epoch."""
+    """Batches of (frames, one-hot labels) read from a memory-mapped array by row index.
+
+    With `shuffle`, the order is redrawn every epoch. With `augment`, every batch is augmented
+    (`genrecrnn.augment`): random crops and tempo jitter read the frame together with the clip's
+    next stored frame (`next_rows`), the rest acts on the batch. All randomness comes from
+    generators seeded by (seed, epoch, batch), so a batch does not depend on the order batches
+    are asked for.
+    """
 
     def __init__(
         self,
@@ -43,23 +53,55 @@ class FrameBatches(keras.utils.PyDataset):
         rows: np.ndarray,
         labels: np.ndarray,
         *,
+        n_classes: int,
         batch_size: int,
         shuffle: bool,
         seed: int = 0,
+        augment: AugmentConfig | None = None,
+        next_rows: np.ndarray | None = None,
+        hop_columns: int | None = None,
+        sample_rate: int = 22050,
+        columns_per_second: float = 22050 / 512,
+        fill: np.ndarray | None = None,
+        workers: int = 1,
     ) -> None:
-        super().__init__()
+        # Worker threads prepare (and augment) the next batches while the model trains on this one;
+        # numpy releases the GIL, and per-batch seeds keep the batches independent of thread timing.
+        super().__init__(workers=workers, use_multiprocessing=False)
         if len(rows) != len(labels):
             raise ValueError(f"{len(rows)} rows but {len(labels)} labels")
-        self.frames, self.batch_size, self.shuffle = frames, batch_size, shuffle
-        self.rows, self.labels = np.asarray(rows), np.asarray(labels, dtype=np.int32)
-        self.rng = np.random.default_rng(seed)
-        self.order = np.arange(len(self.rows))
-        self.on_epoch_end()
+        if augment is not None and augment.reads_next_frame and next_rows is None:
+            raise ValueError("random crops and tempo jitter need next_rows (use FrameBatches.of_split)")
+        self.frames, self.batch_size, self.shuffle, self.seed = frames, batch_size, shuffle, seed
+        self.rows, self.labels = np.asarray(rows), np.asarray(labels, dtype=np.int64)
+        self.onehot = np.eye(n_classes, dtype=np.float32)
+        self.augment, self.next_rows = augment, next_rows
+        columns = frames.shape[1]
+        # A strip is the frame plus the columns the next frame adds; gappy framings (hop > frame) add none.
+        self.extra = hop_columns if hop_columns is not None and hop_columns <= columns else 0
+        self.sample_rate, self.columns_per_second = sample_rate, columns_per_second
+        self.fill = fill if fill is not None else np.zeros(frames.shape[2], np.float32)
+        self.epoch = 0
+        self.order = self._order()
 
     @classmethod
     def of_split(cls, store: FeatureStore, split: pd.DataFrame, **kwargs) -> FrameBatches:
         """Batches over the rows of one split of a feature store (its frame-index rows and labels)."""
-        return cls(store.frames, split["row"].to_numpy(), split["label"].to_numpy(), **kwargs)
+        index = store.index
+        follows = (index["track_id"].shift(-1) == index["track_id"]) & (
+            index["frame_index"].shift(-1) == index["frame_index"] + 1
+        )
+        cfg = store.config
+        return cls(
+            store.frames,
+            split["row"].to_numpy(),
+            split["label"].to_numpy(),
+            next_rows=np.where(follows, index["row"] + 1, index["row"]).astype(np.int64),
+            hop_columns=cfg.hop_columns,
+            sample_rate=cfg.sample_rate,
+            columns_per_second=cfg.sample_rate / cfg.hop_length,
+            **kwargs,
+        )
 
     def __len__(self) -> int:
         return math.ceil(len(self.rows) / self.batch_size)
@@ -68,21 +110,102 @@ class FrameBatches(keras.utils.PyDataset):
         pick = self.order[i * self.batch_size : (i + 1) * self.batch_size]
         # Reading rows in file order keeps memmap access sequential; the batch's membership is random.
         pick = pick[np.argsort(self.rows[pick])]
-        return np.asarray(self.frames[self.rows[pick]]), self.labels[pick]
+        rows, y = self.rows[pick], self.onehot[self.labels[pick]]
+        if self.augment is None:
+            return np.asarray(self.frames[rows]), y
+        rng = np.random.default_rng([self.seed, self.epoch, i])
+        x = self._read(rows, rng) if self.augment.reads_next_frame else np.asarray(self.frames[rows])
+        return augment_batch(
+            rng,
+            x,
+            y,
+            cfg=self.augment,
+            sr=self.sample_rate,
+            columns_per_second=self.columns_per_second,
+            fill=self.fill,
+        )
+
+    def _read(self, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Frames (n, time, mels) read at a random offset and tempo from each row's strip (frame + next)."""
+        first = np.asarray(self.frames[rows])
+        columns = first.shape[1]
+        nxt = self.next_rows[rows]  # non-decreasing, as rows are sorted: still a sequential read
+        strips = np.concatenate([first, np.asarray(self.frames[nxt])[:, columns - self.extra :]], axis=1)
+        span = np.where(nxt != rows, columns + self.extra, columns)  # a clip's last frame has no next
+        positions = crop_positions(rng, span, columns=columns, crop=self.augment.crop, stretch=self.augment.stretch)
+        return read_positions(strips, positions)
+
+    def _order(self) -> np.ndarray:
+        """This epoch's sample order: a seeded permutation if shuffling, else file order."""
+        n = len(self.rows)
+        return np.random.default_rng([self.seed, self.epoch]).permutation(n) if self.shuffle else np.arange(n)
 
     def on_epoch_end(self) -> None:
-        if self.shuffle:
-            self.rng.shuffle(self.order)
+        self.epoch += 1
+        self.order = self._order()
+
+
+class ClipValidation(keras.callbacks.Callback):
+    """Adds validation loss and accuracy per frame and per clip (frame probabilities averaged) to the logs.
+
+    `val_clip_score` = clip accuracy - 0.01 x clip log loss: the accuracy decides, and among
+    epochs within about one clip of each other the more confident one wins, so a small
+    validation set does not pick an early, barely trained epoch on a tie.
+    """
+
+    def __init__(self, batches: FrameBatches, track_ids: np.ndarray) -> None:
+        super().__init__()
+        self.batches, self.track_ids = batches, np.asarray(track_ids)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        probs, labels = [], []
+        for i in range(len(self.batches)):
+            x, y = self.batches[i]
+            probs.append(np.asarray(self.model(x, training=False)))
+            labels.append(y.argmax(axis=1))
+        p, y = np.concatenate(probs).astype(np.float64), np.concatenate(labels)
+        clip_p, _, clip_y = clip_probabilities(p, self.track_ids, y, method="mean")
+        scores = {
+            "val_loss": _log_loss(y, p),
+            "val_accuracy": float(np.mean(p.argmax(axis=1) == y)),
+            "val_clip_loss": _log_loss(clip_y, clip_p),
+            "val_clip_accuracy": float(np.mean(clip_p.argmax(axis=1) == clip_y)),
+        }
+        scores["val_clip_score"] = scores["val_clip_accuracy"] - 0.01 * scores["val_clip_loss"]
+        if logs is not None:
+            logs.update(scores)
+
+
+def _log_loss(y: np.ndarray, probs: np.ndarray) -> float:
+    """Mean cross-entropy (nats) of integer labels y (n,) under probs (n, k)."""
+    return float(-np.mean(np.log(np.clip(probs[np.arange(len(y)), y], 1e-7, 1.0))))
 
 
 def input_statistics(
-    frames: np.ndarray, rows: np.ndarray, *, max_frames: int = 2000, seed: int = 0
-) -> tuple[float, float]:
-    """Mean and standard deviation (dB) over a seeded sample of at most `max_frames` training frames."""
+    frames: np.ndarray, rows: np.ndarray, *, per_band: bool = True, max_frames: int = 2000, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation (dB) per mel band (n_mels,) over a seeded sample of training frames.
+
+    With `per_band` False both are one value over all bands, repeated to (n_mels,).
+    """
     rng = np.random.default_rng(seed)
     sample = np.sort(rng.choice(rows, size=min(len(rows), max_frames), replace=False))
     values = np.asarray(frames[sample], dtype=np.float64)
-    return float(values.mean()), float(values.std())
+    axes = (0, 1) if per_band else None
+    mean, std = values.mean(axis=axes), values.std(axis=axes)
+    n_mels = values.shape[2]
+    return np.broadcast_to(mean, (n_mels,)).astype(np.float32), np.broadcast_to(std, (n_mels,)).astype(np.float32)
+
+
+def learning_rate_schedule(
+    peak: float, *, epochs: int, warmup_epochs: int, steps_per_epoch: int
+) -> keras.optimizers.schedules.LearningRateSchedule:
+    """Linear warm-up from 0 to `peak` over `warmup_epochs`, then cosine decay to 0 at the last epoch."""
+    warmup = min(warmup_epochs, max(epochs - 1, 0)) * steps_per_epoch
+    decay = max(epochs * steps_per_epoch - warmup, 1)
+    if warmup == 0:
+        return keras.optimizers.schedules.CosineDecay(peak, decay)
+    return keras.optimizers.schedules.CosineDecay(0.0, decay, warmup_target=peak, warmup_steps=warmup)
 
 
 def run_id(*parts: object) -> str:
@@ -101,20 +224,33 @@ def train_crnn(
     patience: int,
     seed: int,
     model_path: Path | str,
+    warmup_epochs: int = 0,
+    weight_decay: float = 0.0,
+    input_norm: str = "band",
+    augment: dict | AugmentConfig | None = None,
     checkpoint_root: Path | str | None = None,
     callbacks: list[keras.callbacks.Callback] | None = None,
     verbose: int = 2,
 ) -> pd.DataFrame:
-    """Train the CRNN on the store's train split, early-stopped on its val split; save it; return the history.
+    """Train the CRNN on the store's train split, select the epoch on its val split; save it; return the history.
 
-    If `checkpoint_root` is given, the state is backed up there after every epoch (keyed by a hash
-    of all settings) and a rerun with the same settings resumes from the last finished epoch.
+    AdamW (decoupled `weight_decay`) with a warm-up + cosine learning-rate schedule peaking at
+    `learning_rate`; training batches are augmented by `augment` (the `train.augment` section);
+    the input is standardised per mel band (`input_norm="band"`) or with one mean and std
+    ("global"), from training frames. After every epoch the val clips are scored (`ClipValidation`)
+    and the weights of the epoch with the best `val_clip_score` are kept; training stops after
+    `patience` epochs without improvement. If `checkpoint_root` is given, the state is backed up
+    there after every epoch (keyed by a hash of all settings) and a rerun with the same settings
+    resumes from the last finished epoch.
     """
+    if input_norm not in INPUT_NORMS:
+        raise ConfigError(f"train.input_norm must be one of {', '.join(INPUT_NORMS)}, got {input_norm!r}")
+    augment = augment if isinstance(augment, AugmentConfig | None) else AugmentConfig(**augment)
     train, val = store.split("train"), store.split("val")
     if train.empty or val.empty:
         raise DataError("the feature store has no train or no val frames; check the split (data stage)")
     set_determinism(seed)
-    mean, std = input_statistics(store.frames, train["row"].to_numpy(), seed=seed)
+    mean, std = input_statistics(store.frames, train["row"].to_numpy(), per_band=input_norm == "band", seed=seed)
     frames, n_mels = store.config.frame_shape
     model = build_crnn(
         frames=frames,
@@ -124,16 +260,25 @@ def train_crnn(
         input_std=std,
         **model_params,
     )
-    # Sparse categorical cross-entropy is categorical cross-entropy with integer labels.
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
+    train_batches = FrameBatches.of_split(
+        store, train, n_classes=n_genres, batch_size=batch_size, shuffle=True, seed=seed, augment=augment, fill=mean,
+        workers=2 if augment is not None else 1,
+    )  # fmt: skip
+    val_batches = FrameBatches.of_split(store, val, n_classes=n_genres, batch_size=batch_size, shuffle=False)
+    schedule = learning_rate_schedule(
+        learning_rate, epochs=epochs, warmup_epochs=warmup_epochs, steps_per_epoch=len(train_batches)
     )
-    train_batches = FrameBatches.of_split(store, train, batch_size=batch_size, shuffle=True, seed=seed)
-    val_batches = FrameBatches.of_split(store, val, batch_size=batch_size, shuffle=False)
+    # One-hot labels, so that mixup's soft labels and plain ones go through the same loss.
+    model.compile(
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=weight_decay),
+        loss=keras.losses.CategoricalCrossentropy(),
+        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
+    )
     callbacks = [
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
+        ClipValidation(val_batches, val["track_id"].to_numpy()),
+        keras.callbacks.EarlyStopping(
+            monitor="val_clip_score", mode="max", patience=patience, restore_best_weights=True
+        ),
         *(callbacks or []),
     ]
     backup = None
@@ -143,6 +288,10 @@ def train_crnn(
             epochs,
             batch_size,
             learning_rate,
+            warmup_epochs,
+            weight_decay,
+            input_norm,
+            augment,
             patience,
             seed,
             store.config,
@@ -151,24 +300,20 @@ def train_crnn(
         backup = Path(checkpoint_root) / key
         log.info("checkpoints in %s (a rerun with the same settings resumes there)", backup)
         callbacks = [
+            *callbacks[:1],  # the validation scores must be in the logs before anything records them
             keras.callbacks.BackupAndRestore(str(backup / "state")),
             keras.callbacks.CSVLogger(str(backup / HISTORY_FILE), append=True),
-            *callbacks,
+            *callbacks[1:],
         ]
         backup.mkdir(parents=True, exist_ok=True)
-    result = model.fit(
-        train_batches,
-        validation_data=val_batches,
-        epochs=epochs,
-        callbacks=callbacks,
-        verbose=verbose,
-    )
+    result = model.fit(train_batches, epochs=epochs, callbacks=callbacks, verbose=verbose)
     history = pd.DataFrame(result.history)
     history.insert(0, "epoch", result.epoch)
     if backup is not None and (backup / HISTORY_FILE).is_file():
         # After a resume, the CSV log holds the epochs run before the interruption as well.
         logged = pd.read_csv(backup / HISTORY_FILE).drop_duplicates("epoch", keep="last")
         history = logged[["epoch", *[c for c in history.columns if c != "epoch"]]].reset_index(drop=True)
+    history["selected"] = history["epoch"] == history.loc[history["val_clip_score"].idxmax(), "epoch"]
     save_model(model, model_path)
     if backup is not None:
         shutil.rmtree(backup, ignore_errors=True)

@@ -1,4 +1,4 @@
-"""The validation stage's outputs: metrics.json, per-genre and confusion tables, clip predictions."""
+"""The validation stage's outputs: metrics.json (CRNN vs baseline tested on the same clips), tables, predictions."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from genrecrnn.evaluation import clip_probabilities, per_genre_table
+from genrecrnn.errors import EvaluationError
+from genrecrnn.evaluation import clip_probabilities, paired_comparison, per_genre_table
 from genrecrnn.fileio import atomic_write_json, atomic_write_text
 from genrecrnn.notebooks import provenance
 
 CLIP_AGGREGATION = "mean"
+COMPARISON_PREFIX = "crnn_vs_baseline_"
 
 
 def run_identifiers(root: Path, *, paths: dict, model_id: str) -> dict[str, str]:
@@ -36,13 +38,11 @@ def write_validation(
     results: Path,
     *,
     metrics: dict,
-    frames: pd.DataFrame,
-    probs: np.ndarray,
+    clips: pd.DataFrame,
     genres: Sequence[str],
     identifiers: dict[str, str],
-) -> pd.DataFrame:
-    """Write metrics.json, per_genre.csv, confusion.csv, predictions_test.csv (clip level); return the clip table."""
-    clips = clip_table(frames, probs, genres=genres)
+) -> None:
+    """Write metrics.json, per_genre.csv, confusion.csv, predictions_test.csv from the :func:`clip_table`."""
     clip_probs = clips[[f"p_{g}" for g in genres]].to_numpy()
     per_genre = per_genre_table(clips["label"].to_numpy(), clip_probs, genres=genres)
     atomic_write_text(results / "per_genre.csv", per_genre.reset_index().to_csv(index=False))
@@ -53,7 +53,6 @@ def write_validation(
     )
     atomic_write_text(results / "predictions_test.csv", clips.round(6).to_csv(index=False))
     atomic_write_json(results / "metrics.json", {**metrics, "clip_aggregation": CLIP_AGGREGATION, **identifiers})
-    return clips
 
 
 def write_curves(results: Path, clips: pd.DataFrame, *, genres: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -80,3 +79,44 @@ def baseline_metrics(labels: np.ndarray, probs: np.ndarray, *, genres: Sequence[
         "baseline_clip_accuracy_ci_low": low,
         "baseline_clip_accuracy_ci_high": high,
     }
+
+
+def align_with_baseline(
+    clips: pd.DataFrame, baseline: pd.DataFrame, baseline_probs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(labels, CRNN predictions, baseline predictions), each (clips,) in the clip table's order, matched by track_id.
+
+    ``clips`` is the :func:`clip_table`; ``baseline`` and ``baseline_probs`` (clips, n_genres) are what
+    :func:`genrecrnn.baseline.baseline_probabilities` returns. Raises unless both hold the same clips
+    once each with the same true labels.
+    """
+    probs = np.asarray(baseline_probs)
+    if probs.ndim != 2 or probs.shape[0] != len(baseline):
+        raise EvaluationError(f"baseline_probs must have shape ({len(baseline)}, n_genres), got {probs.shape}")
+    for name, ids in (("CRNN clip table", clips["track_id"]), ("baseline table", baseline["track_id"])):
+        repeated = ids[ids.duplicated()]
+        if len(repeated):
+            raise EvaluationError(f"the {name} lists track_id(s) more than once, e.g. {list(repeated[:5])}")
+    only_crnn = sorted(map(str, set(clips["track_id"]) - set(baseline["track_id"])))
+    only_baseline = sorted(map(str, set(baseline["track_id"]) - set(clips["track_id"])))
+    if only_crnn or only_baseline:
+        raise EvaluationError(
+            f"the CRNN and the baseline were scored on different clips: {len(only_crnn)} only in the CRNN's "
+            f"(e.g. {only_crnn[:5]}), {len(only_baseline)} only in the baseline's (e.g. {only_baseline[:5]})"
+        )
+    order = pd.Index(baseline["track_id"]).get_indexer(clips["track_id"])
+    labels = clips["label"].to_numpy()
+    differ = labels != baseline["label"].to_numpy()[order]
+    if differ.any():
+        raise EvaluationError(
+            f"the CRNN and the baseline disagree on the true genre of {list(clips['track_id'][differ][:5])}"
+        )
+    return labels, clips["predicted_label"].to_numpy(), probs.argmax(axis=1)[order]
+
+
+def compare_with_baseline(
+    clips: pd.DataFrame, baseline: pd.DataFrame, baseline_probs: np.ndarray, *, n_boot: int, seed: int
+) -> dict[str, float]:
+    """CRNN (a) vs baseline (b) on the same clips matched by track_id: paired_comparison keys, crnn_vs_baseline_*."""
+    labels, crnn, base = align_with_baseline(clips, baseline, baseline_probs)
+    return paired_comparison(labels, crnn, base, n_boot=n_boot, seed=seed, prefix=COMPARISON_PREFIX)
