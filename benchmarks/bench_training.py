@@ -203,10 +203,8 @@ def main() -> None:
             statistics.median(r["epochs"][1:]) / statistics.median(c["epochs"][1:])
             for r, c in zip(runs[v], runs["candidate"], strict=True)
         )
-        print(
         share = steady[v] / steady["candidate"]
         print(f"  {v} takes {share:.2f}x the candidate's epoch time (paired {paired_lever:.2f}x)")
-        )
     ratio = steady["reference"] / steady["candidate"]
     # Runs next to each other in time share the machine's load: the ratio within each repeat is steadier.
     paired = statistics.median(
