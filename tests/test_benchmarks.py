@@ -43,3 +43,16 @@ def test_training_features_have_the_frame_shape(benchmarks, tmp_path):
     frames, labels = np.load(tmp_path / "frames.npy", mmap_mode="r"), np.load(tmp_path / "labels.npy")
     assert frames.shape == (7, *FRAME_SHAPE) and np.isfinite(frames).all()
     assert labels.shape == (7,) and set(labels) <= set(range(N_GENRES))
+
+
+def test_recipe_ablations_name_real_params(benchmarks):
+    from bench_recipe import ABLATIONS, parse_override
+    from genrecrnn.config import load_params, with_overrides
+
+    assert parse_override("train.augment.crop=false") == ("train.augment.crop", False)
+    assert parse_override("model.filters=[8,16,32,32,32]") == ("model.filters", [8, 16, 32, 32, 32])
+    assert parse_override("train.input_norm=global") == ("train.input_norm", "global")
+    params = load_params(ROOT / "params.yaml")
+    for name, overrides in ABLATIONS.items():
+        changed = with_overrides(params, dict(parse_override(o) for o in overrides))  # validates every key
+        assert (changed == params) == (name == "default"), name

@@ -55,14 +55,18 @@ def logmel_grid(spectrograms: dict[str, np.ndarray], *, cfg: FeatureConfig, ncol
 
 
 def training_curves(history: pd.DataFrame) -> plt.Figure:
-    """Loss and accuracy per epoch, train vs validation."""
+    """Loss and accuracy per epoch: training frames, validation frames and validation clips; the kept epoch marked."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.5), constrained_layout=True)
+    epoch = history["epoch"] + 1
     for ax, metric in zip(axes, ("loss", "accuracy")):
-        ax.plot(history["epoch"] + 1, history[metric], marker="o", label="train")
-        if f"val_{metric}" in history:
-            ax.plot(history["epoch"] + 1, history[f"val_{metric}"], marker="o", label="validation")
+        ax.plot(epoch, history[metric], marker="o", label="train (augmented frames)")
+        for column, label in ((f"val_{metric}", "validation frames"), (f"val_clip_{metric}", "validation clips")):
+            if column in history:
+                ax.plot(epoch, history[column], marker="o", label=label)
+        if "selected" in history and history["selected"].any():
+            ax.axvline(epoch[history["selected"].astype(bool)].iloc[0], color="grey", ls="--", label="kept epoch")
         ax.set(xlabel="epoch", ylabel=metric, title=f"{metric} per epoch")
-        ax.legend()
+        ax.legend(fontsize="small")
     return fig
 
 
