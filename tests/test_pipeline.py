@@ -45,6 +45,7 @@ def project(tmp_path_factory) -> Path:
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)
     dvc(root, "init", "-q")
+    shutil.copy(ROOT / ".dvcignore", root / ".dvcignore")  # bytecode under src/genrecrnn is not a code dep
     dvc(root, "repro")
     return root
 
