@@ -150,3 +150,87 @@ def test_group_file_keeps_each_artist_in_one_split_and_stays_stratified(tmp_path
     counts = pd.crosstab(split["genre"], split["split"])
     assert (counts > 0).all().all()  # every genre in every split
     assert split["split"].value_counts()["test"] == pytest.approx(12, abs=4)
+
+
+def _write_csv(path, rows, columns):
+    pd.DataFrame(rows, columns=columns).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        lambda g, i: f"{g}.{i:05d}.wav",
+        lambda g, i: f"{g}.{i:05d}",
+        lambda g, i: f"{g}.{i:05d}.au",
+        lambda g, i: f"{g}/{g}.{i:05d}",
+    ],
+    ids=["name", "stem", "other extension", "track id"],
+)
+def test_group_file_matches_names_stems_and_track_ids(tmp_path, key):
+    from genrecrnn.dataset import add_groups
+
+    manifest = manifest_of(make_collection(tmp_path / "c", per_genre=4))
+    rows = [(key(g, i), f"{g}-artist{i // 2}") for g in GENRES for i in range(4)]
+    grouped = add_groups(manifest, _write_csv(tmp_path / "groups.csv", rows, ["file", "group"])).set_index("track_id")
+    assert grouped.at["jazz/jazz.00003", "group"] == "jazz-artist1"
+    assert not grouped["group"].str.startswith("track:").any()
+
+
+def test_group_file_rows_that_match_no_file_are_an_error_naming_them(tmp_path):
+    from genrecrnn.dataset import add_groups
+
+    manifest = manifest_of(make_collection(tmp_path / "c", per_genre=3))
+    rows = [("blues.00000.wav", "a"), ("Blues-00001.mp3", "a"), ("rock/rock.00009", "b")]
+    with pytest.raises(
+        DataError, match=r"2 of 3 group-file row\(s\) match no file.*'Blues-00001.mp3', 'rock/rock.00009'"
+    ):
+        add_groups(manifest, _write_csv(tmp_path / "groups.csv", rows, ["file", "group"]))
+    rows = [("blues.00000.wav", "a"), ("blues/blues.00000", "b")]
+    with pytest.raises(DataError, match=r"two different groups: \['blues/blues.00000'\]"):
+        add_groups(manifest, _write_csv(tmp_path / "groups2.csv", rows, ["file", "group"]))
+
+
+def test_split_file_listing_a_file_twice_with_different_splits_is_an_error(tmp_path):
+    manifest = manifest_of(make_collection(tmp_path, per_genre=3))
+    rows = [(f"{g}.{i:05d}.wav", s) for g in GENRES for i, s in enumerate(["train", "val", "test"])]
+    same_twice = rows + [("blues.00000.wav", "train"), ("blues/blues.00000", "train")]
+    split, _ = read_split_file(_write_csv(tmp_path / "ok.csv", same_twice, ["file", "split"]), manifest)
+    assert len(split) == 9
+    conflicting = rows + [("blues/blues.00000", "test")]  # the same file under its track id, another split
+    with pytest.raises(DataError, match=r"1 file\(s\) listed with two different splits \(blues.00000.wav -> train"):
+        read_split_file(_write_csv(tmp_path / "bad.csv", conflicting, ["file", "split"]), manifest)
+
+
+def test_split_file_and_group_file_together_are_refused(tmp_path):
+    from genrecrnn.dataset import prepare_dataset
+
+    root = make_collection(tmp_path / "c", per_genre=3)
+    split_csv = _write_csv(tmp_path / "s.csv", [("blues.00000.wav", "test")], ["file", "split"])
+    groups_csv = _write_csv(tmp_path / "g.csv", [("blues.00000.wav", "a")], ["file", "group"])
+    with pytest.raises(DataError, match="both set: a split file fixes every file's split, so the group file would"):
+        prepare_dataset(
+            source="folder", root=root, out_dir=tmp_path / "out", genres=GENRES, sample_rate=22050,
+            clips_per_genre=0, clip_seconds=1, difficulty=0, timbre="shared", seed=0, split_file=str(split_csv),
+            group_file=str(groups_csv), val_fraction=0.2, test_fraction=0.2, min_seconds=3.0, progress=False,
+        )  # fmt: skip
+
+
+def test_identical_recordings_always_land_in_one_split(tmp_path):
+    from genrecrnn.dataset import duplicate_recordings
+
+    root = make_collection(tmp_path, per_genre=10)
+    for copy in ("blues.00100.wav", "blues.00101.wav"):  # two copies of blues.00003, byte for byte
+        (root / "blues" / copy).write_bytes((root / "blues" / "blues.00003.wav").read_bytes())
+    (root / "rock" / "rock.00100.wav").write_bytes((root / "rock" / "rock.00007.wav").read_bytes())
+    manifest = manifest_of(root)
+    dups = duplicate_recordings(manifest)
+    copies = ["blues/blues.00003", "blues/blues.00100", "blues/blues.00101", "rock/rock.00007", "rock/rock.00100"]
+    assert list(dups["track_id"]) == copies
+    assert list(dups["copies"]) == [3, 3, 3, 2, 2]
+    assert dups["first"].iloc[-1] == "rock/rock.00007"
+    for seed in range(10):
+        split = stratified_split(manifest, val_fraction=0.2, test_fraction=0.2, seed=seed).set_index("track_id")
+        for first, part in dups.groupby("first"):
+            assert split.loc[part["track_id"], "split"].nunique() == 1, (seed, first)
+    assert duplicate_recordings(manifest_of(make_collection(tmp_path / "unique", per_genre=3))).empty

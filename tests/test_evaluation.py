@@ -9,10 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
-from sklearn.metrics import label_ranking_average_precision_score
+from sklearn.metrics import average_precision_score, label_ranking_average_precision_score, roc_auc_score
 
 from genrecrnn.errors import EvaluationError, GenreCRNNError
 from genrecrnn.evaluation import (
+    _f1_macro_present,
     bootstrap_ci,
     classification_metrics,
     clip_probabilities,
@@ -21,12 +22,14 @@ from genrecrnn.evaluation import (
     evaluate,
     map_at_k,
     mcnemar_test,
+    mean_reciprocal_rank,
     most_confused_pairs,
     paired_bootstrap,
     paired_comparison,
     per_genre_table,
     pr_curves,
     roc_curves,
+    wilson_interval,
 )
 from genrecrnn.fileio import json_safe
 
@@ -95,36 +98,117 @@ def test_clip_bad_method_raises():
         clip_probabilities(probs_for([0], 3), ["t1"], method="median")
 
 
-# ---------------------------------------------------------------- MAP@k
+# ---------------------------------------------------------------- ranking metrics
 
 
-def test_map_at_k_ranks_1_2_4():
+def test_mrr_ranks_1_2_4():
     row = [0.4, 0.3, 0.15, 0.1, 0.05]  # genre ranks 1..5 in index order
     probs = np.array([row, row, row])
     y = np.array([0, 1, 3])  # true genre at ranks 1, 2, 4
-    # k=10: (1 + 1/2 + 1/4) / 3 = 0.58333; k=3: rank 4 gives 0 -> (1 + 1/2) / 3 = 0.5; k=1: 1/3
-    assert map_at_k(y, probs, k=10) == pytest.approx((1 + 1 / 2 + 1 / 4) / 3)
-    assert map_at_k(y, probs, k=3) == pytest.approx(0.5)
-    assert map_at_k(y, probs, k=1) == pytest.approx(1 / 3)
+    assert mean_reciprocal_rank(y, probs) == pytest.approx((1 + 1 / 2 + 1 / 4) / 3)
 
 
-def test_map_at_k_matches_sklearn_lrap_without_ties():
-    rng = np.random.default_rng(0)
-    probs = rng.dirichlet(np.ones(6), size=40)
-    y = rng.integers(0, 6, size=40)
-    onehot = np.eye(6)[y]
-    # single label and k >= n_genres: MAP@k is the mean reciprocal rank, which is what LRAP is
-    assert map_at_k(y, probs, k=10) == pytest.approx(label_ranking_average_precision_score(onehot, probs))
-
-
-def test_map_at_k_tie_follows_argmax():
+def test_mrr_tie_follows_argmax():
     # [.5, .5]: argmax is genre 0, so genre 1 is rank 2 -> 1/2
-    assert map_at_k(np.array([1]), np.array([[0.5, 0.5]])) == pytest.approx(0.5)
+    assert mean_reciprocal_rank(np.array([1]), np.array([[0.5, 0.5]])) == pytest.approx(0.5)
+
+
+def test_map_at_k_is_the_retrieval_reading_per_genre():
+    y = np.array([0, 0, 1, 1])
+    probs = np.array([[0.9, 0.1], [0.51, 0.49], [0.6, 0.4], [0.2, 0.8]])  # clip 2 (genre 1) called genre 0
+    # genre 0 ranks clips by p0: c0+ c2- c1+ c3- -> AP@10 = (1/1 + 2/3) / 2 = 5/6
+    # genre 1 ranks clips by p1: c3+ c1- c2+ c0- -> (1/1 + 2/3) / 2 = 5/6
+    assert map_at_k(y, probs, k=10) == pytest.approx(5 / 6)
+    assert map_at_k(y, probs, k=1) == pytest.approx(1.0)  # each genre's top clip is its own
+    assert mean_reciprocal_rank(y, probs) == pytest.approx((1 + 1 + 1 / 2 + 1) / 4)
+    # The two readings differ either way: every clip called genre 0 (accuracy 1/2, MRR 3/4) while each
+    # genre's own clips still rank first on its column: retrieval MAP@10 is 1.
+    many = np.r_[np.zeros(12, int), np.ones(12, int)]
+    p0 = np.linspace(0.99, 0.6, 24)
+    every_clip_genre_0 = np.column_stack([p0, 1 - p0])
+    assert map_at_k(many, every_clip_genre_0, k=10) == 1.0
+    assert mean_reciprocal_rank(many, every_clip_genre_0) == pytest.approx(0.75)
 
 
 def test_map_at_k_bad_k_raises():
     with pytest.raises(ValueError, match="k must"):
         map_at_k(np.array([0]), np.array([[0.5, 0.5]]), k=0)
+
+
+def _ap_at_k_brute(truth: np.ndarray, score: np.ndarray, k: int) -> float:
+    """AP@k of one genre by counting, ties broken by example order."""
+    order = sorted(range(len(score)), key=lambda i: (-score[i], i))[:k]
+    hits, total = 0, 0.0
+    for rank, i in enumerate(order, start=1):
+        if truth[i]:
+            hits += 1
+            total += hits / rank
+    return total / min(int(truth.sum()), k)
+
+
+def _random_case(rng: np.random.Generator, n_genres: int) -> tuple[np.ndarray, np.ndarray]:
+    """Unbalanced labels (one genre may be absent) and probabilities rounded to 1 decimal, so ties are common."""
+    n = int(rng.integers(5, 60))
+    weights = rng.dirichlet(np.full(n_genres, 0.5))
+    y = rng.choice(n_genres, size=n, p=weights)
+    raw = np.round(rng.dirichlet(np.ones(n_genres), size=n), 1) + 1e-3
+    return y, raw / raw.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_metrics_match_sklearn_on_random_unbalanced_data_with_ties(seed):
+    from sklearn.metrics import balanced_accuracy_score, f1_score
+
+    rng = np.random.default_rng(seed)
+    n_genres = int(rng.integers(2, 7))
+    y, probs = _random_case(rng, n_genres)
+    genres = [f"g{j}" for j in range(n_genres)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # sklearn warns about absent genres; our rule is checked below
+        m = classification_metrics(y, probs, genres=genres)
+    present = np.unique(y)
+    onehot = np.eye(n_genres)[y]
+    pred = probs.argmax(axis=1)
+    assert m["accuracy"] == pytest.approx(np.mean(pred == y))
+    assert m["balanced_accuracy"] == pytest.approx(
+        balanced_accuracy_score(y[np.isin(y, present)], pred) if set(pred) <= set(present) else m["recall_macro"]
+    )
+    assert m["f1_macro"] == pytest.approx(f1_score(y, pred, labels=present, average="macro", zero_division=0))
+    assert m["map"] == pytest.approx(np.mean([average_precision_score(onehot[:, j], probs[:, j]) for j in present]))
+    aucs = [roc_auc_score(onehot[:, j], probs[:, j]) for j in present if 0 < onehot[:, j].sum() < len(y)]
+    assert m["roc_auc_ovr_macro"] == pytest.approx(np.mean(aucs)) if aucs else np.isnan(m["roc_auc_ovr_macro"])
+    assert m["roc_auc_micro"] == pytest.approx(roc_auc_score(onehot.ravel(), probs.ravel()))
+    assert m["ap_micro"] == pytest.approx(average_precision_score(onehot.ravel(), probs.ravel()))
+    # MRR is sklearn's LRAP once ties are broken by genre index (a tiny decreasing offset per column)
+    untied = probs - 1e-9 * np.arange(n_genres)
+    assert m["mrr"] == pytest.approx(label_ranking_average_precision_score(onehot, untied))
+    assert m["mrr"] >= m["accuracy"] - 1e-12
+    assert m["map_at_10"] == pytest.approx(np.mean([_ap_at_k_brute(onehot[:, j], probs[:, j], 10) for j in present]))
+    hard = np.eye(n_genres)[pred]
+    assert m["map_seed_style"] == pytest.approx(
+        np.mean([average_precision_score(onehot[:, j], hard[:, j]) for j in present])
+    )
+    hard_aucs = [roc_auc_score(onehot[:, j], hard[:, j]) for j in present if 0 < onehot[:, j].sum() < len(y)]
+    if hard_aucs:
+        assert m["roc_auc_seed_style"] == pytest.approx(np.mean(hard_aucs))
+
+
+def test_seed_style_scores_use_argmax_labels_not_probabilities():
+    # Same argmax, different confidence: probability-based AUC changes, seed-style does not.
+    y = np.array([0, 0, 1, 1])
+    sure = np.array([[0.9, 0.1], [0.6, 0.4], [0.45, 0.55], [0.1, 0.9]])
+    unsure = np.array([[0.6, 0.4], [0.9, 0.1], [0.1, 0.9], [0.45, 0.55]])
+    a, b = (classification_metrics(y, p, genres=["a", "b"]) for p in (sure, unsure))
+    assert a["roc_auc_seed_style"] == b["roc_auc_seed_style"] == 1.0
+    assert a["map_seed_style"] == b["map_seed_style"] == 1.0
+    wrong = np.array([[0.9, 0.1], [0.4, 0.6], [0.45, 0.55], [0.1, 0.9]])  # one genre-a clip called b
+    c = classification_metrics(y, wrong, genres=["a", "b"])
+    # genre a: hard scores 1,0,0,0 vs truth 1,1,0,0 -> AUC (1 + 0.5)/2 = 0.75; genre b the same mirrored
+    assert c["roc_auc_seed_style"] == pytest.approx(0.75)
+    # AP of hard scores: a: P=1 at recall 1/2 -> 1/2 * 1 + 1/2 * (2/4) = 0.75; b: 2/3 precision at recall 1 ...
+    assert c["map_seed_style"] == pytest.approx(
+        (average_precision_score([1, 1, 0, 0], [1, 0, 0, 0]) + average_precision_score([0, 0, 1, 1], [0, 1, 1, 1])) / 2
+    )
 
 
 # ---------------------------------------------------------------- classification metrics
@@ -149,7 +233,7 @@ def test_classification_metrics_six_examples():
     assert m["clip_f1_macro"] == pytest.approx((4 / 5 + 1 / 2 + 2 / 3) / 3)
     assert m["clip_n"] == 6.0
     assert all(type(v) is float for v in m.values())
-    expected = {"accuracy", "roc_auc_ovr_macro", "roc_auc_micro", "map", "ap_micro", "map_at_10"}
+    expected = {"accuracy", "roc_auc_ovr_macro", "roc_auc_micro", "map", "ap_micro", "mrr", "map_at_10"}
     assert {f"clip_{key}" for key in expected} <= set(m)
     assert {f"clip_{s}_{g}" for s in ("ap", "auc") for g in GENRES3} <= set(m)
 
@@ -279,6 +363,12 @@ def test_pr_curves_long_table_skips_absent_genre():
 # ---------------------------------------------------------------- bootstrap
 
 
+def _hits(k: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """n labels of which the first k are predicted right."""
+    y = np.arange(n) % 3
+    return y, np.where(np.arange(n) < k, y, (y + 1) % 3)
+
+
 def _seventy_percent(n: int) -> tuple[np.ndarray, np.ndarray]:
     """n labels with 70 % predicted right (the first 7 of every 10)."""
     y = np.arange(n) % 3
@@ -286,27 +376,64 @@ def _seventy_percent(n: int) -> tuple[np.ndarray, np.ndarray]:
     return y, pred
 
 
-def test_bootstrap_deterministic_and_contains_estimate():
+def test_accuracy_interval_is_wilson():
+    # Wilson 95% for 85/100 (z = 1.959964): centre (0.85 + z^2/200) / (1 + z^2/100) = 0.83706, half-width 0.06989
+    low, high = bootstrap_ci(*_hits(85, 100))
+    assert (low, high) == pytest.approx((0.76716, 0.90694), abs=1e-5)
+    assert wilson_interval(85, 100) == (low, high)
+
+
+def test_perfect_accuracy_on_ten_clips_is_not_certain():
+    # The percentile bootstrap gave (1.0, 1.0) here: ten right out of ten does not prove accuracy 1.
+    low, high = bootstrap_ci(*_hits(10, 10))
+    assert high == 1.0 and low == pytest.approx(0.7225, abs=1e-4)
+    assert wilson_interval(0, 10)[0] == 0.0 and wilson_interval(0, 10)[1] == pytest.approx(0.2775, abs=1e-4)
+
+
+def test_wilson_covers_the_true_accuracy_about_95_percent_of_the_time_at_the_low_end():
+    # At n = 20 and true accuracy 0.95 the percentile bootstrap covers far less often than 95%.
+    rng = np.random.default_rng(0)
+    truth, n = 0.95, 20
+    hits = rng.binomial(n, truth, size=2000)
+    covered = np.mean([wilson_interval(int(k), n)[0] <= truth <= wilson_interval(int(k), n)[1] for k in hits])
+    assert covered >= 0.92
+    percentile = []
+    for k in hits[:300]:
+        y, pred = _hits(int(k), n)
+        idx = rng.integers(0, n, size=(300, n))
+        stats = (y[idx] == pred[idx]).mean(axis=1)
+        lo, hi = np.quantile(stats, [0.025, 0.975])
+        percentile.append(lo <= truth <= hi)
+    assert np.mean(percentile) < covered - 0.05
+
+
+def test_f1_interval_is_bca_deterministic_and_contains_the_estimate():
+    from scipy.stats import bootstrap
+
     y, pred = _seventy_percent(100)
-    ci = bootstrap_ci(y, pred, n_boot=300, seed=1)
-    assert ci == bootstrap_ci(y, pred, n_boot=300, seed=1)
-    assert ci != bootstrap_ci(y, pred, n_boot=300, seed=2)
-    assert ci[0] <= 0.7 <= ci[1]
-    low, high = bootstrap_ci(y, pred, metric="f1_macro", n_boot=200, seed=1)
-    assert 0 <= low <= high <= 1
+    ci = bootstrap_ci(y, pred, metric="f1_macro", n_boot=300, seed=1)
+    assert ci == bootstrap_ci(y, pred, metric="f1_macro", n_boot=300, seed=1)
+    assert ci != bootstrap_ci(y, pred, metric="f1_macro", n_boot=300, seed=2)
+    expected = bootstrap(
+        (y, pred), _f1_macro_present, paired=True, vectorized=False, n_resamples=300, method="BCa",
+        rng=np.random.default_rng(1),
+    ).confidence_interval  # fmt: skip
+    assert ci == pytest.approx(tuple(expected))
+    estimate = _f1_macro_present(y, pred)
+    assert ci[0] < estimate < ci[1]
 
 
 def test_bootstrap_narrows_with_more_examples():
-    small = bootstrap_ci(*_seventy_percent(50), n_boot=300)
-    large = bootstrap_ci(*_seventy_percent(2000), n_boot=300)
+    small = bootstrap_ci(*_seventy_percent(50), metric="f1_macro", n_boot=300)
+    large = bootstrap_ci(*_seventy_percent(2000), metric="f1_macro", n_boot=300)
     # the width goes as 1/sqrt(n): 40x the examples should give roughly 1/6 of the width
     assert large[1] - large[0] < (small[1] - small[0]) / 3
 
 
 def test_bootstrap_perfect_predictions():
     y = np.array([0, 1, 2, 0, 1])
-    assert bootstrap_ci(y, y, n_boot=50) == (1.0, 1.0)
     assert bootstrap_ci(y, y, metric="f1_macro", n_boot=50) == (1.0, 1.0)
+    assert bootstrap_ci(y, y)[1] == 1.0 and bootstrap_ci(y, y)[0] < 0.6  # Wilson, 5 of 5
 
 
 def test_bootstrap_bad_metric_raises():
@@ -468,8 +595,9 @@ def test_evaluate_frame_and_clip_level():
     assert m["frame_accuracy"] == pytest.approx(7 / 12)
     assert m["clip_accuracy"] == pytest.approx(3 / 4)
     assert (m["n_frames"], m["n_clips"]) == (12.0, 4.0)
-    assert m["clip_accuracy_ci_low"] <= m["clip_accuracy"] <= m["clip_accuracy_ci_high"]
-    assert m["clip_f1_macro_ci_low"] <= m["clip_f1_macro_ci_high"]
+    # Wilson for 3 of 4: centre (0.75 + z^2/8) / (1 + z^2/4) = 0.6009
+    assert (m["clip_accuracy_ci_low"], m["clip_accuracy_ci_high"]) == pytest.approx((0.3006, 0.9544), abs=1e-4)
+    assert m["clip_f1_macro_ci_low"] < m["clip_f1_macro"] <= m["clip_f1_macro_ci_high"]
     assert all(type(v) is float for v in m.values())
     json.dumps(json_safe(m), allow_nan=False)
 

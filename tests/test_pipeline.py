@@ -45,6 +45,7 @@ def project(tmp_path_factory) -> Path:
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)
     dvc(root, "init", "-q")
+    shutil.copy(ROOT / ".dvcignore", root / ".dvcignore")  # bytecode under src/genrecrnn is not a code dep
     dvc(root, "repro")
     return root
 
@@ -57,9 +58,19 @@ def test_pipeline_writes_every_result(project):
     for fig in ("logmel_examples", "training_curves", "confusion_matrix"):
         assert (results / "figures" / f"{fig}.png").stat().st_size > 1000
     metrics = json.loads((results / "metrics.json").read_text())
-    assert 0 <= metrics["clip_accuracy"] <= 1 and 0 <= metrics["frame_accuracy"] <= 1
     assert metrics["n_clips"] == 3  # one test clip per genre (round(4 * 0.2) = 1)
     assert metrics["n_frames"] == 6  # 7 s clips give two 3 s frames each
+    # metrics.json agrees with the per-clip predictions the same stage wrote
+    import pandas as pd
+
+    clips = pd.read_csv(results / "predictions_test.csv")
+    assert len(clips) == 3
+    assert metrics["crnn"]["clip"]["accuracy"] == (clips["genre"] == clips["predicted"]).mean()
+    assert metrics["crnn"]["clip"]["accuracy"] in (0, 1 / 3, 2 / 3, 1)
+    assert metrics["crnn"]["frame"]["accuracy"] in (0, 1 / 6, 2 / 6, 3 / 6, 4 / 6, 5 / 6, 1)
+    summary = pd.read_csv(results / "summary.csv", index_col="metric")
+    assert summary.at["accuracy", "CRNN, clip"] == metrics["crnn"]["clip"]["accuracy"]
+    assert set(metrics["crnn_vs_baseline"]) >= {"accuracy_diff", "mcnemar_p"}
     assert metrics["clip_aggregation"] == "mean" and metrics["manifest_md5"]
     assert (project / "models" / "crnn.keras").is_file() and (project / "models" / "crnn.json").is_file()
     prediction = json.loads((results / "prediction.json").read_text())

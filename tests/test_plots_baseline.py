@@ -1,7 +1,9 @@
 """Figures are drawn and saved atomically; the baseline learns and fits its scaler on train clips only."""
 
+import librosa
 import numpy as np
 import pandas as pd
+import pytest
 
 from genrecrnn import plots
 from genrecrnn.baseline import clip_statistics, fit_baseline
@@ -52,3 +54,25 @@ def test_baseline_separates_low_from_high_tones_and_scales_on_train_only():
     model = fit_baseline(X, y, seed=0)
     np.testing.assert_allclose(model[0].mean_, X.mean(axis=0))
     assert list(model.predict(np.stack([clip(230), clip(3200)]))) == [0, 1]
+
+
+def test_mel_band_centres_are_where_librosa_filters_peak():
+    from genrecrnn.baseline import mel_band_centres
+
+    sr, n_fft, n_mels = 22050, 2048, 32
+    weights = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels)
+    peaks = librosa.fft_frequencies(sr=sr, n_fft=n_fft)[weights.argmax(axis=1)]
+    bin_hz = sr / n_fft
+    np.testing.assert_allclose(mel_band_centres(n_mels, sr=sr), peaks, atol=bin_hz)
+
+
+def test_centroid_of_energy_in_one_band_is_that_band_centre():
+    from genrecrnn.baseline import N_MFCC, clip_statistics, mel_band_centres
+
+    sr, n_mels, band = 22050, 32, 20
+    spec = np.full((1, 10, n_mels), -100.0)  # one frame of 10 time steps, silence ...
+    spec[:, :, band] = 0.0  # ... except one band at 0 dB
+    stats = clip_statistics(spec, sr=sr)
+    centroid_mean = stats[3 * N_MFCC]
+    # power 1e-10 in the other bands moves the centroid by far less than 1 Hz
+    assert centroid_mean == pytest.approx(mel_band_centres(n_mels, sr=sr)[band], abs=1.0)

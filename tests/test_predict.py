@@ -41,23 +41,40 @@ def music(seconds, sr=SR):
     return (0.3 * np.sin(2 * np.pi * (200 + 20 * t) * t) * (1 + np.sin(t))).astype(np.float32) / 2
 
 
-def test_95_s_stereo_44k_gives_four_windows_and_mean_of_windows(tmp_path, model_path):
+def test_95_s_stereo_44k_gives_four_windows_weighted_by_their_frames(tmp_path, model_path):
     y = music(95, sr=44100)
     path = write_wav(tmp_path / "song.wav", np.stack([y, 0.5 * y], axis=1), sr=44100)
     result = predict_file(path, load_classifier(model_path))
     # Windows start at 0, 30, 60 s (full) and 90 s (5 s left: at least one 3 s frame, not yet covered).
     assert [w["start"] for w in result["windows"]] == [0, 30, 60, 90]
     assert result["windows"][-1]["seconds"] == pytest.approx(5, abs=0.01)
+    assert [w["frames"] for w in result["windows"]] == [10, 10, 10, 1]
     windows = np.array([w["probabilities"] for w in result["windows"]])
-    np.testing.assert_allclose(list(result["probabilities"].values()), windows.mean(axis=0), rtol=1e-6)
-    assert result["genre"] == GENRES[int(windows.mean(axis=0).argmax())]
+    weighted = np.array([10, 10, 10, 1]) @ windows / 31  # the 5 s tail holds one 3 s frame of 31
+    np.testing.assert_allclose(list(result["probabilities"].values()), weighted, rtol=1e-6)
+    assert result["genre"] == GENRES[int(weighted.argmax())]
 
 
-def test_vote_combines_window_argmaxes(tmp_path, model_path):
+def test_vote_gives_each_window_as_many_votes_as_frames(tmp_path, model_path):
     path = write_wav(tmp_path / "song.wav", music(65))
     result = predict_file(path, load_classifier(model_path), combine="vote")
-    votes = np.bincount([int(np.argmax(w["probabilities"])) for w in result["windows"]], minlength=3) / 3
-    np.testing.assert_allclose(list(result["probabilities"].values()), votes)
+    assert [w["frames"] for w in result["windows"]] == [10, 10, 1]
+    votes = np.zeros(3)
+    for w in result["windows"]:
+        votes[int(np.argmax(w["probabilities"]))] += w["frames"]
+    np.testing.assert_allclose(list(result["probabilities"].values()), votes / 21)
+
+
+def test_a_one_frame_tail_does_not_weigh_like_a_full_window():
+    from genrecrnn.predict import combine_windows
+
+    windows = np.array([[0.6, 0.4, 0.0], [0.0, 1.0, 0.0]])  # a full window for a, a 1-frame tail for b
+    np.testing.assert_allclose(combine_windows(windows, np.array([10, 1])), [6 / 11, 5 / 11, 0])
+    np.testing.assert_allclose(combine_windows(windows, np.array([10, 1]), method="vote"), [10 / 11, 1 / 11, 0])
+    with pytest.raises(ValueError, match="allowed: mean, vote"):
+        combine_windows(windows, np.array([10, 1]), method="median")
+    with pytest.raises(ValueError, match="positive frame counts"):
+        combine_windows(windows, np.array([10, 0]))
 
 
 def test_rate_and_channels_barely_change_the_answer(tmp_path, model_path):

@@ -68,18 +68,53 @@ class Interrupt(keras.callbacks.Callback):
             raise RuntimeError("killed")
 
 
-def test_interrupted_training_resumes_from_its_checkpoint(store, tmp_path):
+def _weights(path):
+    return keras.saving.load_model(path).get_weights()
+
+
+def test_interrupted_training_resumes_and_ends_with_the_uninterrupted_weights(store, tmp_path):
+    # patience 1 over 6 epochs: early stopping acts, so its state (best weights, counter) must survive
+    settings = {"epochs": 6, "patience": 1, "learning_rate": 0.05}
+    whole = train(store, tmp_path / "whole.keras", **settings)
     ckpt = tmp_path / "ckpt"
     with pytest.raises(RuntimeError, match="killed"):
-        train(store, tmp_path / "m.keras", epochs=4, checkpoint_root=ckpt, callbacks=[Interrupt(2)])
+        train(store, tmp_path / "m.keras", checkpoint_root=ckpt, callbacks=[Interrupt(2)], **settings)
     assert not (tmp_path / "m.keras").exists()  # no half-trained model was published
     assert any(ckpt.iterdir())
     resumed = []
     marker = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: resumed.append(epoch))
-    history = train(store, tmp_path / "m.keras", epochs=4, checkpoint_root=ckpt, callbacks=[marker])
-    assert resumed == [2, 3]  # the two finished epochs were not run again
-    assert list(history["epoch"]) == [0, 1, 2, 3]
-    assert (tmp_path / "m.keras").is_file() and not any(ckpt.iterdir())
+    history = train(store, tmp_path / "m.keras", checkpoint_root=ckpt, callbacks=[marker], **settings)
+    assert resumed[0] == 2  # the two finished epochs were not run again
+    assert list(history["epoch"]) == list(whole["epoch"])  # stopped after the same epoch
+    pd.testing.assert_frame_equal(history.reset_index(drop=True), whole.reset_index(drop=True))
+    for a, b in zip(_weights(tmp_path / "m.keras"), _weights(tmp_path / "whole.keras")):
+        np.testing.assert_array_equal(a, b)
+    assert not any(ckpt.iterdir())
+
+
+def test_checkpoints_are_keyed_by_the_data(store, tmp_path):
+    import dataclasses
+
+    ckpt = tmp_path / "ckpt"
+    with pytest.raises(RuntimeError, match="killed"):
+        train(store, tmp_path / "m.keras", epochs=3, checkpoint_root=ckpt, callbacks=[Interrupt(1)], data_id="a")
+    (first,) = ckpt.iterdir()
+    started = []
+    marker = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: started.append(epoch))
+    # Another manifest: no resume from the other data's state.
+    train(store, tmp_path / "m.keras", epochs=3, checkpoint_root=ckpt, callbacks=[marker], data_id="b")
+    assert started == [0, 1, 2] and list(ckpt.iterdir()) == [first]
+    # The same manifest with another split (one val track moved to train): no resume either.
+    index = store.index.copy()
+    index.loc[index["track_id"] == "low/1", "split"] = "train"
+    index.loc[index["track_id"] == "low/2", "split"] = "val"
+    started.clear()
+    train(dataclasses.replace(store, index=index), tmp_path / "m.keras", epochs=3, checkpoint_root=ckpt,
+          callbacks=[marker], data_id="a")  # fmt: skip
+    assert started == [0, 1, 2] and list(ckpt.iterdir()) == [first]
+    started.clear()
+    train(store, tmp_path / "m.keras", epochs=3, checkpoint_root=ckpt, callbacks=[marker], data_id="a")
+    assert started == [1, 2] and not any(ckpt.iterdir())  # the matching data resumes
 
 
 def test_run_id_changes_with_any_setting():

@@ -7,8 +7,14 @@ import pandas as pd
 import pytest
 
 from genrecrnn.errors import EvaluationError
-from genrecrnn.evaluation import paired_comparison
-from genrecrnn.validation import align_with_baseline, clip_table, compare_with_baseline, write_validation
+from genrecrnn.evaluation import describe_comparison, evaluate, paired_comparison
+from genrecrnn.validation import (
+    align_with_baseline,
+    baseline_metrics,
+    clip_table,
+    compare_with_baseline,
+    write_validation,
+)
 
 GENRES = ["a", "b", "c"]
 
@@ -46,10 +52,10 @@ def test_alignment_follows_track_id_not_row_order(clips):
     shuffled = np.random.default_rng(0).permutation(len(table))
     m = compare_with_baseline(clips, table, probs, n_boot=300, seed=1)
     assert m == compare_with_baseline(clips, table.iloc[shuffled], probs[shuffled], n_boot=300, seed=1)
-    assert m == paired_comparison(labels, crnn, base, n_boot=300, seed=1, prefix="crnn_vs_baseline_")
+    assert m == paired_comparison(labels, crnn, base, n_boot=300, seed=1)
     # CRNN right where the baseline is wrong: t7, t2, t5; the reverse: t4
-    assert (m["crnn_vs_baseline_mcnemar_b"], m["crnn_vs_baseline_mcnemar_c"]) == (3.0, 1.0)
-    assert m["crnn_vs_baseline_accuracy_diff"] == pytest.approx(6 / 8 - 4 / 8)
+    assert (m["mcnemar_b"], m["mcnemar_c"]) == (3.0, 1.0)
+    assert m["accuracy_diff"] == pytest.approx(6 / 8 - 4 / 8)
 
 
 def test_different_clip_sets_raise(clips):
@@ -72,16 +78,80 @@ def test_repeated_clips_labels_and_shapes_raise(clips):
         align_with_baseline(clips, table, probs[:-1])
 
 
-def test_write_validation_puts_the_comparison_in_metrics_json(clips, tmp_path):
+# The headline numbers of metrics.json: a refactor that drops or renames one fails here.
+HEADLINE_KEYS = {
+    "crnn.clip": [
+        "accuracy", "accuracy_ci_low", "accuracy_ci_high", "f1_macro", "f1_macro_ci_low", "f1_macro_ci_high",
+        "roc_auc_ovr_macro", "map", "mrr", "map_at_10", "map_seed_style", "roc_auc_seed_style",
+    ],
+    "crnn.frame": ["accuracy", "f1_macro", "roc_auc_ovr_macro", "map"],
+    "baseline.clip": [
+        "accuracy", "accuracy_ci_low", "accuracy_ci_high", "f1_macro",
+        "roc_auc_ovr_macro", "map", "mrr", "map_at_10", "map_seed_style", "roc_auc_seed_style",
+    ],
+    "crnn_vs_baseline": [
+        "accuracy_diff", "accuracy_diff_ci_low", "accuracy_diff_ci_high", "bootstrap_p",
+        "mcnemar_b", "mcnemar_c", "mcnemar_p", "n",
+    ],
+}  # fmt: skip
+
+
+def _validation_run(clips, tmp_path):
+    """write_validation on the fixture's clips as notebook 03 calls it; returns the metrics.json read back."""
     table, probs = _baseline(clips, wrong={"t7"})
-    metrics = {"clip_accuracy": 0.75} | compare_with_baseline(clips, table, probs, n_boot=50, seed=0)
-    write_validation(tmp_path, metrics=metrics, clips=clips, genres=GENRES, identifiers={"model_id": "m"})
+    frames = clips.loc[clips.index.repeat(2), ["track_id", "label"]]
+    frame_probs = clips.loc[clips.index.repeat(2), [f"p_{g}" for g in GENRES]].to_numpy()
+    metrics = evaluate(frames["label"].to_numpy(), frame_probs, frames["track_id"].to_numpy(), genres=GENRES, n_boot=50)
+    metrics |= baseline_metrics(table["label"].to_numpy(), probs, genres=GENRES, n_boot=50, seed=0)
+    comparison = compare_with_baseline(clips, table, probs, n_boot=50, seed=0)
+    document = write_validation(
+        tmp_path, metrics=metrics, comparison=comparison, clips=clips, genres=GENRES, identifiers={"model_id": "m"}
+    )
     written = json.loads((tmp_path / "metrics.json").read_text())
-    assert written["crnn_vs_baseline_mcnemar_b"] == 1.0 and written["crnn_vs_baseline_n"] == 8.0
+    assert written == document
+    return written
+
+
+def _leaves(doc, prefix=""):
+    for key, value in doc.items():
+        if isinstance(value, dict):
+            yield from _leaves(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+def test_metrics_json_is_nested_headline_numbers_only(clips, tmp_path):
+    written = _validation_run(clips, tmp_path)
+    expected = {f"{group}.{key}" for group, keys in HEADLINE_KEYS.items() for key in keys}
+    expected |= {"n_clips", "n_frames", "clip_aggregation", "model_id"}
+    leaves = dict(_leaves(written))
+    assert set(leaves) == expected
+    assert len(leaves) <= 40  # `dvc metrics show` prints one column per leaf
+    numbers = {k: v for k, v in leaves.items() if k not in ("clip_aggregation", "model_id")}
+    assert all(isinstance(v, float) for v in numbers.values())
+    assert written["crnn"]["clip"]["accuracy"] == pytest.approx(6 / 8)
+    assert written["baseline"]["clip"]["accuracy"] == pytest.approx(7 / 8)
+    comparison = written["crnn_vs_baseline"]  # CRNN right and baseline wrong on t7; the reverse on t1, t4
+    assert (comparison["mcnemar_b"], comparison["mcnemar_c"], comparison["n"]) == (1.0, 2.0, 8.0)
     assert written["clip_aggregation"] == "mean" and written["model_id"] == "m"
+    # The paired comparison keeps working from the nested document, as notebook 03 uses it.
+    sentence = describe_comparison(written["crnn_vs_baseline"], name_a="CRNN", name_b="baseline", unit="clips")
+    assert "CRNN − baseline accuracy on the same 8 clips: **-0.125**" in sentence
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "confusion.csv",
         "metrics.json",
         "per_genre.csv",
         "predictions_test.csv",
+        "summary.csv",
     ]
+
+
+def test_summary_csv_holds_every_metric_of_each_model(clips, tmp_path):
+    import pandas as pd
+
+    _validation_run(clips, tmp_path)
+    summary = pd.read_csv(tmp_path / "summary.csv", index_col="metric")
+    assert list(summary.columns) == ["CRNN, frame", "CRNN, clip", "baseline, clip"]
+    assert {"precision_macro", "roc_auc_micro", "ap_micro", "mrr", "map_at_10", "map_seed_style"} <= set(summary.index)
+    assert summary.at["accuracy", "CRNN, clip"] == pytest.approx(6 / 8)
+    assert summary.at["n", "CRNN, frame"] == 16

@@ -19,12 +19,21 @@ from genrecrnn.features import FeatureStore
 N_MFCC = 20
 
 
+def mel_band_centres(n_mels: int, *, sr: int) -> np.ndarray:
+    """Centre frequency (Hz) of each of librosa's `n_mels` mel filters (n_mels,), fmin 0, fmax sr / 2.
+
+    librosa places n_mels + 2 points evenly on the mel scale and filter i spans points i..i+2,
+    peaking at point i + 1; ``mel_frequencies(n_mels)`` would give band edges, shifted low.
+    """
+    return librosa.mel_frequencies(n_mels=n_mels + 2, fmax=sr / 2)[1:-1]
+
+
 def clip_statistics(frames: np.ndarray, *, sr: int) -> np.ndarray:
     """Summary vector of one clip from its log-mel frames (n, time, mels): MFCC/delta/centroid/level mean and std."""
     spec = np.concatenate(list(frames), axis=0).T  # (mels, all time steps of the clip)
     mfcc = librosa.feature.mfcc(S=spec, n_mfcc=N_MFCC)
     delta = np.diff(mfcc, axis=1) if mfcc.shape[1] > 1 else np.zeros_like(mfcc)
-    centres = librosa.mel_frequencies(n_mels=spec.shape[0], fmax=sr / 2)
+    centres = mel_band_centres(spec.shape[0], sr=sr)
     power = librosa.db_to_power(spec)
     centroid = (centres[:, None] * power).sum(axis=0) / np.maximum(power.sum(axis=0), 1e-12)
     level = spec.mean(axis=0)

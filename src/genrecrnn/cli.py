@@ -1,4 +1,4 @@
-"""Command line: `genrecrnn data | notebook | report | predict` (the pipeline's stages call the first three)."""
+"""Command line: `genrecrnn data | deps | notebook | report | predict` (stages call data, notebook, report)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,12 @@ def cmd_data(args: argparse.Namespace) -> int:
     """Data stage: generate or index the data set, write manifest, split and genre list."""
     from genrecrnn.config import load_params
     from genrecrnn.dataset import prepare_dataset
+    from genrecrnn.dvcfile import DVC_FILE, check_user_files
 
     params = load_params(args.params)
+    dvc_yaml = Path(args.params).resolve().parent / DVC_FILE
+    if dvc_yaml.is_file():  # in a DVC project: its data stage must depend on the user files it reads
+        check_user_files(dvc_yaml, params["data"])
     manifest, split, missing = prepare_dataset(
         out_dir=params["paths"]["dataset"],
         genres=params["genres"],
@@ -32,6 +36,19 @@ def cmd_data(args: argparse.Namespace) -> int:
         log.warning("split file names %s, which is not among the usable files", name)
     counts = split["split"].value_counts().to_dict()
     print(f"data: {len(manifest)} files, {len(bad)} left out; split {counts}; index in {params['paths']['dataset']}")
+    return 0
+
+
+def cmd_deps(args: argparse.Namespace) -> int:
+    """Write params.yaml's data.split_file / data.group_file into dvc.yaml as deps of the data stage."""
+    from genrecrnn.config import load_params
+    from genrecrnn.dvcfile import DVC_FILE, user_files, write_user_files
+
+    params = load_params(args.params)
+    dvc_yaml = Path(args.params).resolve().parent / DVC_FILE
+    files = user_files(params["data"])
+    changed = write_user_files(dvc_yaml, files)
+    print(f"{dvc_yaml}: data stage user-file deps {files or 'none'} ({'updated' if changed else 'unchanged'})")
     return 0
 
 
@@ -77,13 +94,16 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with its three sub-commands."""
+    """The argument parser with its sub-commands."""
     parser = argparse.ArgumentParser(prog="genrecrnn", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = parser.add_subparsers(dest="command", required=True)
     data = sub.add_parser("data", help="generate or index the data set (DVC stage `data`)")
     data.add_argument("--params", default="params.yaml", help="parameter file (default: params.yaml)")
     data.set_defaults(func=cmd_data)
+    deps = sub.add_parser("deps", help="write data.split_file/group_file into dvc.yaml's data stage deps")
+    deps.add_argument("--params", default="params.yaml", help="parameter file beside dvc.yaml (default: params.yaml)")
+    deps.set_defaults(func=cmd_deps)
     nb = sub.add_parser("notebook", help="execute a numbered notebook with papermill (DVC stages)")
     nb.add_argument("name", help="notebook name, e.g. 01_preprocessing")
     nb.add_argument("--params", default=None, help="parameter file (default: the project's params.yaml)")

@@ -148,7 +148,9 @@ def stratified_split(
 ) -> pd.DataFrame:
     """Assign usable tracks to train/val/test, stratified by genre and seeded: columns track_id, genre, split.
 
-    With `groups` (a manifest column such as an artist), whole groups go to one split.
+    With `groups` (a manifest column such as an artist), whole groups go to one split. Without,
+    files with identical bytes (same md5, e.g. GTZAN's repeated recordings) are kept together: a
+    copy follows the first one (by track id) into its split, so one recording never sits in two.
     """
     usable = manifest[manifest["status"] == "ok"]
     counts = usable["genre"].value_counts()
@@ -169,7 +171,23 @@ def stratified_split(
         n_val = max(1, min(round(len(ids) * val_fraction), len(ids) - n_test - 1))
         names = ["test"] * n_test + ["val"] * n_val + ["train"] * (len(ids) - n_test - n_val)
         parts.append(pd.DataFrame({"track_id": ids, "genre": genre, "split": names}))
-    return _split_table(pd.concat(parts))
+    split = pd.concat(parts)
+    first = duplicate_recordings(usable).set_index("track_id")["first"]
+    if len(first):
+        by_id = split.set_index("track_id")["split"]
+        split["split"] = [by_id[first.get(t, t)] for t in split["track_id"]]
+    return _split_table(split)
+
+
+def duplicate_recordings(manifest: pd.DataFrame) -> pd.DataFrame:
+    """Usable files whose bytes equal another's (same md5): track_id, genre, md5, first (the lowest track id
+    of its set), copies (files in the set); sorted by first, then track_id. Empty if there are none."""
+    usable = manifest[(manifest["status"] == "ok") & (manifest["md5"] != "")]
+    sizes = usable.groupby("md5")["track_id"].transform("size")
+    dup = usable.loc[sizes > 1, ["track_id", "genre", "md5"]].copy()
+    dup["first"] = dup.groupby("md5")["track_id"].transform("min")
+    dup["copies"] = dup.groupby("md5")["track_id"].transform("size").astype(int)
+    return dup.sort_values(["first", "track_id"], ignore_index=True)
 
 
 def _group_split(
@@ -202,51 +220,76 @@ def _group_fold(labels: np.ndarray, keys: np.ndarray, *, fraction: float, seed: 
     return next(folds.split(np.zeros(len(labels)), labels, keys))[1]
 
 
+def _match_files(names: pd.Series, manifest: pd.DataFrame) -> pd.Series:
+    """Track id of each name (a file name such as blues.00012.wav, a stem, or a track id), NaN if none matches."""
+    lookup = {Path(p).name: t for p, t in zip(manifest["path"], manifest["track_id"])}
+    lookup.update({Path(p).stem: t for p, t in zip(manifest["path"], manifest["track_id"])})
+    lookup.update({t: t for t in manifest["track_id"]})
+    return names.map(lambda f: lookup.get(f, lookup.get(Path(f).name, lookup.get(Path(f).stem))))
+
+
+def _read_table(path: Path | str, columns: tuple[str, str], what: str) -> pd.DataFrame:
+    """A user CSV with (at least) `columns`, as strings; DataError naming the file and key otherwise."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: {what} file not found (data.{what}_file)")
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if not set(columns) <= set(table.columns):
+        raise DataError(
+            f"{path}: a {what} file needs the columns {','.join(columns)} (one row per file); got {list(table.columns)}"
+        )
+    return table
+
+
 def read_split_file(path: Path | str, manifest: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """Split from a CSV with columns file,split; returns (split table, names not found among usable files).
 
-    `file` is matched against the manifest's file names (e.g. blues.00001.wav) or track ids, so a
-    published split such as GTZAN's fault-filtered one (443 train / 197 val / 290 test) can be used
-    as it is. Files named in the split but not usable in the data are returned as `missing`.
+    `file` is matched against the manifest's file names (e.g. blues.00001.wav), stems or track ids, so
+    a published split such as GTZAN's fault-filtered one (443 train / 197 val / 290 test) can be used
+    as it is. Files named in the split but not usable in the data are returned as `missing`. A file
+    listed twice (under any of its names) with two different splits is an error.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: split file not found (data.split_file)")
-    table = pd.read_csv(path, dtype=str)
-    if not {"file", "split"} <= set(table.columns):
-        raise DataError(
-            f"{path}: a split file needs the columns file,split (one row per file); got {list(table.columns)}"
-        )
+    table = _read_table(path, ("file", "split"), "split")
     bad = sorted(set(table["split"]) - set(SPLITS))
     if bad:
         raise DataError(f"{path}: unknown split name(s) {bad}; use {', '.join(SPLITS)}")
     usable = manifest[manifest["status"] == "ok"]
-    lookup = {Path(p).name: t for p, t in zip(usable["path"], usable["track_id"])}
-    lookup.update({Path(p).stem: t for p, t in zip(usable["path"], usable["track_id"])})
-    lookup.update({t: t for t in usable["track_id"]})
-    ids = table["file"].map(lambda f: lookup.get(f, lookup.get(Path(f).name, lookup.get(Path(f).stem))))
+    ids = _match_files(table["file"], usable)
     missing = sorted(table.loc[ids.isna(), "file"])
-    chosen = table.assign(track_id=ids).dropna(subset=["track_id"]).drop_duplicates("track_id")
-    merged = usable.merge(chosen[["track_id", "split"]], on="track_id")
+    chosen = table.assign(track_id=ids).dropna(subset=["track_id"])
+    conflicts = chosen.groupby("track_id")["split"].nunique()
+    if (conflicts > 1).any():
+        rows = chosen[chosen["track_id"].isin(conflicts[conflicts > 1].index)]
+        listed = "; ".join(f"{f} -> {s}" for f, s in zip(rows["file"][:10], rows["split"][:10]))
+        raise DataError(
+            f"{path}: {int((conflicts > 1).sum())} file(s) listed with two different splits ({listed}); "
+            "list each file once"
+        )
+    merged = usable.merge(chosen.drop_duplicates("track_id")[["track_id", "split"]], on="track_id")
     return _split_table(merged), missing
 
 
 def add_groups(manifest: pd.DataFrame, path: Path | str) -> pd.DataFrame:
-    """Manifest with a `group` column (e.g. artist) from a CSV of file,group; unlisted tracks form their own group."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: group file not found (data.group_file)")
-    table = pd.read_csv(path, dtype=str)
-    if not {"file", "group"} <= set(table.columns):
-        raise DataError(f"{path}: a group file needs the columns file,group; got {list(table.columns)}")
-    by_name = {
-        **dict(zip(table["file"], table["group"])),
-        **{Path(f).name: g for f, g in zip(table["file"], table["group"])},
-    }
-    groups = [
-        by_name.get(Path(p).name, by_name.get(t, f"track:{t}")) for p, t in zip(manifest["path"], manifest["track_id"])
-    ]
-    return manifest.assign(group=groups)
+    """Manifest with a `group` column (e.g. artist) from a CSV of file,group; unlisted tracks form their own group.
+
+    `file` is matched like the split file's (file name, stem or track id) against every file of the
+    manifest; a row that matches no file is an error naming it, so a file keyed another way cannot
+    silently leave every track in a group of its own. A file given two groups is an error too.
+    """
+    table = _read_table(path, ("file", "group"), "group")
+    ids = _match_files(table["file"], manifest)
+    if ids.isna().any():
+        unmatched = list(table.loc[ids.isna(), "file"])
+        raise DataError(
+            f"{path}: {len(unmatched)} of {len(table)} group-file row(s) match no file of the data set, e.g. "
+            f"{unmatched[:10]}; name files by file name (blues.00012.wav), stem or track id (blues/blues.00012)"
+        )
+    table = table.assign(track_id=ids)
+    conflicts = table.groupby("track_id")["group"].nunique()
+    if (conflicts > 1).any():
+        raise DataError(f"{path}: file(s) given two different groups: {sorted(conflicts[conflicts > 1].index)[:10]}")
+    group_of = dict(zip(table["track_id"], table["group"]))
+    return manifest.assign(group=[group_of.get(t, f"track:{t}") for t in manifest["track_id"]])
 
 
 def _split_table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -364,6 +407,11 @@ def prepare_dataset(
         files = list_labelled_files(root)
     check_genres(files["genre"].unique(), genres, root=root if source != "synthetic" else out_dir)
     manifest = build_manifest(files, genres=genres, min_seconds=min_seconds, progress=progress)
+    if split_file and group_file:
+        raise DataError(
+            f"data.split_file ({split_file}) and data.group_file ({group_file}) are both set: a split file fixes "
+            "every file's split, so the group file would be ignored; clear one of them"
+        )
     missing: list[str] = []
     if split_file:
         split, missing = read_split_file(split_file, manifest)

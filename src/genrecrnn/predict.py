@@ -3,7 +3,9 @@
 A song is cut into windows of `window_seconds` (default 30 s, the GTZAN clip length) every
 `window_hop_seconds`; each window is cut into frames by the same feature function as training;
 a window's probabilities are the mean over its frames and the song's are the mean over its
-windows (or, with combine="vote", the fraction of windows voting for each genre). A trailing
+windows weighted by their frame counts (so the mean over all frames; with combine="vote", each
+window votes for its top genre with as many votes as it has frames), so a short tail window
+weighs as little as the audio it holds. A trailing
 part shorter than a window is kept as its own window when it holds at least one frame and adds
 audio no earlier window covered; a song shorter than one frame is rejected. Audio is streamed,
 so memory stays bounded for hour-long files.
@@ -31,10 +33,11 @@ COMBINE_METHODS = ("mean", "vote")
 _PROBS = {"type": "object", "additionalProperties": {"type": "number", "minimum": 0, "maximum": 1}}
 _WINDOW = {
     "type": "object",
-    "required": ["start", "seconds", "probabilities"],
+    "required": ["start", "seconds", "frames", "probabilities"],
     "properties": {
         "start": {"type": "number"},
         "seconds": {"type": "number"},
+        "frames": {"type": "integer", "minimum": 1},
         "probabilities": {"type": "array", "items": {"type": "number"}},
     },
 }
@@ -140,6 +143,24 @@ def iter_windows(
         yield start / cfg.sample_rate, buffer
 
 
+def combine_windows(window_probs: np.ndarray, frame_counts: np.ndarray, *, method: str = "mean") -> np.ndarray:
+    """A song's genre distribution (k,) from its windows' (n, k) probabilities and frame counts (n,).
+
+    ``"mean"``: the windows' probabilities averaged with their frame counts as weights (the mean over
+    all the song's frames); ``"vote"``: each window gives its argmax as many votes as it has frames,
+    and the result is each genre's share of the votes.
+    """
+    if method not in COMBINE_METHODS:
+        raise ValueError(f"combine={method!r}; allowed: {', '.join(COMBINE_METHODS)}")
+    probs = np.asarray(window_probs, dtype=np.float64)
+    weights = np.asarray(frame_counts, dtype=np.float64)
+    if probs.ndim != 2 or weights.shape != (len(probs),) or len(probs) == 0 or np.any(weights <= 0):
+        raise ValueError(f"need window probs (n, k) and n positive frame counts, got {probs.shape}, {weights.shape}")
+    if method == "vote":
+        probs = np.eye(probs.shape[1])[probs.argmax(axis=1)]
+    return weights @ probs / weights.sum()
+
+
 def predict_file(
     path: Path | str,
     classifier: Classifier,
@@ -153,7 +174,7 @@ def predict_file(
     if combine not in COMBINE_METHODS:
         raise ValueError(f"combine={combine!r}; allowed: {', '.join(COMBINE_METHODS)}")
     cfg, info = classifier.features, audio_info(path)
-    starts, lengths, window_probs, pending = [], [], [], []
+    starts, lengths, counts, window_probs, pending = [], [], [], [], []
 
     def flush() -> None:
         if pending:
@@ -164,6 +185,7 @@ def predict_file(
 
     for start, y in iter_windows(path, cfg=cfg, window_seconds=window_seconds, window_hop_seconds=window_hop_seconds):
         pending.append(clip_frames(y, cfg=cfg, name=str(path)))
+        counts.append(len(pending[-1]))
         starts.append(start)
         lengths.append(len(y) / cfg.sample_rate)
         if sum(len(p) for p in pending) >= batch_frames:
@@ -174,11 +196,7 @@ def predict_file(
             f"{path}: {info.duration:.2f} s is shorter than one {cfg.frame_seconds:g} s frame; nothing to classify"
         )
     windows = np.stack(window_probs)
-    song = (
-        windows.mean(axis=0)
-        if combine == "mean"
-        else np.bincount(windows.argmax(axis=1), minlength=len(classifier.genres)) / len(windows)
-    )
+    song = combine_windows(windows, np.array(counts), method=combine)
     note = (
         ""
         if info.duration >= window_seconds
@@ -191,8 +209,8 @@ def predict_file(
         "genre": classifier.genres[int(song.argmax())],
         "probabilities": {g: float(p) for g, p in zip(classifier.genres, song)},
         "windows": [
-            {"start": round(s, 3), "seconds": round(n, 3), "probabilities": [float(p) for p in w]}
-            for s, n, w in zip(starts, lengths, windows)
+            {"start": round(s, 3), "seconds": round(n, 3), "frames": int(c), "probabilities": [float(p) for p in w]}
+            for s, n, c, w in zip(starts, lengths, counts, windows)
         ],
         "note": note,
     }

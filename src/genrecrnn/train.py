@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import math
+import random
 import shutil
 from pathlib import Path
 
@@ -144,6 +145,104 @@ class FrameBatches(keras.utils.PyDataset):
         self.epoch += 1
         self.order = self._order()
 
+    def skip_epochs(self, n: int) -> None:
+        """Advance by n epochs (a resumed run): the shuffles and augmentations an uninterrupted run would use."""
+        if n:
+            self.epoch += n
+            self.order = self._order()
+
+
+class ResumeBatches(keras.callbacks.Callback):
+    """Puts the training batches where an uninterrupted run has them at the epoch a resumed run starts from.
+
+    BackupAndRestore (before it in the callback list) tells the epoch.
+    """
+
+    def __init__(self, batches: FrameBatches) -> None:
+        super().__init__()
+        self.batches = batches
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        skipped = int(getattr(self.model, "_initial_epoch", None) or 0)
+        # Keras may already have advanced the dataset's own counter; count from wherever it stands.
+        self.batches.skip_epochs(skipped)
+        # Keras shuffles the batch order of each epoch with Python's `random` (seeded by
+        # set_determinism): draw the shuffles of the skipped epochs, so the next one is the same.
+        for _ in range(skipped):
+            random.shuffle(list(range(len(self.batches))))
+
+
+class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+    """EarlyStopping whose state (best score and epoch, best weights, patience counter) survives a resume.
+
+    After every epoch the state is written to `state_dir` (JSON plus the best weights as .npy files,
+    loaded without pickle); on train begin, the state saved after the epoch before the one training
+    resumes from is loaded. The last two epochs' states are kept, so a run killed between this
+    callback's save and BackupAndRestore's still finds the state that matches the restored weights.
+    """
+
+    def __init__(self, state_dir: Path | str | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.state_dir = Path(state_dir) if state_dir is not None else None
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        super().on_train_begin(logs)
+        self._first_epoch = True
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        # The first epoch's number says where BackupAndRestore resumed (it runs after this callback's
+        # on_train_begin); load the state saved after the epoch before it.
+        if not self._first_epoch:
+            return
+        self._first_epoch = False
+        if self.state_dir is None or epoch == 0:
+            return
+        state_file = self.state_dir / f"state_{epoch - 1}.json"
+        if not state_file.is_file():
+            log.warning("no early-stopping state for epoch %d in %s: patience restarts", epoch, self.state_dir)
+            return
+        state = json.loads(state_file.read_text())
+        self.wait, self.best, self.best_epoch = state["wait"], state["best"], state["best_epoch"]
+        if state["best_weights"]:
+            folder = self.state_dir / state["best_weights"]
+            self.best_weights = [np.load(folder / f"{i}.npy", allow_pickle=False) for i in range(state["n_weights"])]
+        log.info("resumed early stopping at epoch %d: best epoch %d, %d epoch(s) without improvement",
+                 epoch + 1, self.best_epoch + 1, self.wait)  # fmt: skip
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        super().on_epoch_end(epoch, logs)
+        if self.state_dir is not None:
+            self._save(epoch)
+
+    def _save(self, epoch: int) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        weights = f"best_{self.best_epoch}" if self.best_weights is not None else ""
+        if weights and not (self.state_dir / weights).is_dir():
+            tmp = self.state_dir / f"{weights}.tmp"
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir()
+            for i, w in enumerate(self.best_weights):
+                np.save(tmp / f"{i}.npy", np.asarray(w), allow_pickle=False)
+            tmp.rename(self.state_dir / weights)
+        state = {
+            "epoch": epoch,
+            "wait": self.wait,
+            "best": None if self.best is None else float(self.best),
+            "best_epoch": self.best_epoch,
+            "best_weights": weights,
+            "n_weights": len(self.best_weights or []),
+        }
+        atomic_write_text(self.state_dir / f"state_{epoch}.json", json.dumps(state))
+        # Keep the last two states and the weights they name.
+        kept = [f"state_{e}.json" for e in (epoch, epoch - 1)]
+        states = [self.state_dir / k for k in kept if (self.state_dir / k).is_file()]
+        named = {json.loads(k.read_text())["best_weights"] for k in states}
+        for path in self.state_dir.iterdir():
+            if path.name.startswith("state_") and path.name not in kept:
+                path.unlink()
+            elif path.name.startswith("best_") and path.is_dir() and path.name not in named:
+                shutil.rmtree(path)
+
 
 class ClipValidation(keras.callbacks.Callback):
     """Adds validation loss and accuracy per frame and per clip (frame probabilities averaged) to the logs.
@@ -229,6 +328,7 @@ def train_crnn(
     input_norm: str = "band",
     augment: dict | AugmentConfig | None = None,
     checkpoint_root: Path | str | None = None,
+    data_id: str = "",
     callbacks: list[keras.callbacks.Callback] | None = None,
     verbose: int = 2,
 ) -> pd.DataFrame:
@@ -240,8 +340,10 @@ def train_crnn(
     ("global"), from training frames. After every epoch the val clips are scored (`ClipValidation`)
     and the weights of the epoch with the best `val_clip_score` are kept; training stops after
     `patience` epochs without improvement. If `checkpoint_root` is given, the state is backed up
-    there after every epoch (keyed by a hash of all settings) and a rerun with the same settings
-    resumes from the last finished epoch.
+    there after every epoch, early-stopping state included (best weights, best score, patience
+    counter), keyed by a hash of all settings, of the store's frame index (tracks and their split)
+    and of `data_id` (the data manifest's checksum); a rerun with the same settings and data resumes
+    from the last finished epoch and ends with the weights an uninterrupted run would.
     """
     if input_norm not in INPUT_NORMS:
         raise ConfigError(f"train.input_norm must be one of {', '.join(INPUT_NORMS)}, got {input_norm!r}")
@@ -274,16 +376,11 @@ def train_crnn(
         loss=keras.losses.CategoricalCrossentropy(),
         metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
     )
-    callbacks = [
-        ClipValidation(val_batches, val["track_id"].to_numpy()),
-        keras.callbacks.EarlyStopping(
-            monitor="val_clip_score", mode="max", patience=patience, restore_best_weights=True
-        ),
-        *(callbacks or []),
-    ]
     backup = None
     if checkpoint_root is not None:
         key = run_id(
+            data_id,
+            hashlib.md5(store.index.to_csv(index=False).encode()).hexdigest(),  # frames, tracks and their split
             model_params,
             epochs,
             batch_size,
@@ -298,14 +395,32 @@ def train_crnn(
             len(store.index),
         )
         backup = Path(checkpoint_root) / key
-        log.info("checkpoints in %s (a rerun with the same settings resumes there)", backup)
-        callbacks = [
-            *callbacks[:1],  # the validation scores must be in the logs before anything records them
-            keras.callbacks.BackupAndRestore(str(backup / "state")),
-            keras.callbacks.CSVLogger(str(backup / HISTORY_FILE), append=True),
-            *callbacks[1:],
-        ]
+        log.info("checkpoints in %s (a rerun with the same settings and data resumes there)", backup)
         backup.mkdir(parents=True, exist_ok=True)
+    early_stopping = ResumableEarlyStopping(
+        None if backup is None else backup / "early_stopping",
+        monitor="val_clip_score",
+        mode="max",
+        patience=patience,
+        restore_best_weights=True,
+    )
+    # The validation scores must be in the logs before anything reads them; early stopping saves its
+    # state before BackupAndRestore saves the weights (see ResumableEarlyStopping).
+    callbacks = [
+        ClipValidation(val_batches, val["track_id"].to_numpy()),
+        *(
+            []
+            if backup is None
+            else [
+                early_stopping,
+                keras.callbacks.BackupAndRestore(str(backup / "state")),
+                ResumeBatches(train_batches),
+                keras.callbacks.CSVLogger(str(backup / HISTORY_FILE), append=True),
+            ]
+        ),
+        *([early_stopping] if backup is None else []),
+        *(callbacks or []),
+    ]
     result = model.fit(train_batches, epochs=epochs, callbacks=callbacks, verbose=verbose)
     history = pd.DataFrame(result.history)
     history.insert(0, "epoch", result.epoch)

@@ -1,20 +1,40 @@
-"""The validation stage's outputs: metrics.json (CRNN vs baseline tested on the same clips), tables, predictions."""
+"""The validation stage's outputs: metrics.json (CRNN vs baseline tested on the same clips), tables, predictions.
+
+metrics.json holds the headline numbers only, nested so `dvc metrics show` / `dvc metrics diff` stay
+readable: ``crnn.clip.accuracy``, ``crnn.frame.accuracy``, ``baseline.clip.accuracy``,
+``crnn_vs_baseline.accuracy_diff``, ... (HEADLINE lists them). Every other metric of each model and
+level is in summary.csv, per-genre numbers in per_genre.csv.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from genrecrnn.errors import EvaluationError
-from genrecrnn.evaluation import clip_probabilities, paired_comparison, per_genre_table
+from genrecrnn.evaluation import PAIRED_KEYS, clip_probabilities, paired_comparison, per_genre_table
 from genrecrnn.fileio import atomic_write_json, atomic_write_text
 from genrecrnn.notebooks import provenance
 
 CLIP_AGGREGATION = "mean"
-COMPARISON_PREFIX = "crnn_vs_baseline_"
+COMPARISON_KEY = "crnn_vs_baseline"
+_RANKING = ("roc_auc_ovr_macro", "map", "mrr", "map_at_10", "map_seed_style", "roc_auc_seed_style")
+# metrics.json's numbers: (model, level) -> (prefix of the flat metrics dict, keys).
+_CI = ("accuracy", "accuracy_ci_low", "accuracy_ci_high", "f1_macro")
+HEADLINE: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
+    ("crnn", "clip"): ("clip_", (*_CI, "f1_macro_ci_low", "f1_macro_ci_high", *_RANKING)),
+    ("crnn", "frame"): ("frame_", ("accuracy", "f1_macro", "roc_auc_ovr_macro", "map")),
+    ("baseline", "clip"): ("baseline_clip_", (*_CI, *_RANKING)),
+}
+# summary.csv's rows: every model-level metric that is not per genre.
+SUMMARY_METRICS = (
+    "accuracy", "balanced_accuracy", "f1_macro", "precision_macro", "recall_macro", "roc_auc_ovr_macro",
+    "roc_auc_micro", "map", "ap_micro", "mrr", "map_at_10", "map_seed_style", "roc_auc_seed_style", "n",
+)  # fmt: skip
+SUMMARY_COLUMNS = {"CRNN, frame": "frame_", "CRNN, clip": "clip_", "baseline, clip": "baseline_clip_"}
 
 
 def run_identifiers(root: Path, *, paths: dict, model_id: str) -> dict[str, str]:
@@ -34,25 +54,54 @@ def clip_table(frames: pd.DataFrame, probs: np.ndarray, *, genres: Sequence[str]
     return pd.concat([table, pd.DataFrame(clip_probs, columns=[f"p_{g}" for g in genres])], axis=1)
 
 
+def metrics_document(metrics: Mapping[str, float], comparison: Mapping[str, float], *, identifiers: dict) -> dict:
+    """metrics.json: HEADLINE numbers nested as model -> level -> metric, the paired comparison, counts, ids.
+
+    ``metrics`` is the flat dict of :func:`genrecrnn.evaluation.evaluate` merged with
+    :func:`baseline_metrics`; ``comparison`` is :func:`compare_with_baseline`'s.
+    """
+    doc: dict = {}
+    for (model, level), (prefix, keys) in HEADLINE.items():
+        doc.setdefault(model, {})[level] = {key: float(metrics[f"{prefix}{key}"]) for key in keys}
+    doc[COMPARISON_KEY] = {key: float(comparison[key]) for key in PAIRED_KEYS}
+    doc["n_clips"], doc["n_frames"] = float(metrics["n_clips"]), float(metrics["n_frames"])
+    return {**doc, "clip_aggregation": CLIP_AGGREGATION, **identifiers}
+
+
+def summary_table(metrics: Mapping[str, float]) -> pd.DataFrame:
+    """Every SUMMARY_METRICS value of the CRNN (frame, clip) and the baseline (clip): rows metric, one column each."""
+    return pd.DataFrame(
+        {name: [float(metrics[f"{prefix}{m}"]) for m in SUMMARY_METRICS] for name, prefix in SUMMARY_COLUMNS.items()},
+        index=pd.Index(SUMMARY_METRICS, name="metric"),
+    )
+
+
 def write_validation(
     results: Path,
     *,
     metrics: dict,
+    comparison: dict,
     clips: pd.DataFrame,
     genres: Sequence[str],
     identifiers: dict[str, str],
-) -> None:
-    """Write metrics.json, per_genre.csv, confusion.csv, predictions_test.csv from the :func:`clip_table`."""
+) -> dict:
+    """Write metrics.json (:func:`metrics_document`), summary.csv, per_genre.csv, confusion.csv, predictions_test.csv.
+
+    Returns the metrics.json document.
+    """
     clip_probs = clips[[f"p_{g}" for g in genres]].to_numpy()
     per_genre = per_genre_table(clips["label"].to_numpy(), clip_probs, genres=genres)
     atomic_write_text(results / "per_genre.csv", per_genre.reset_index().to_csv(index=False))
+    atomic_write_text(results / "summary.csv", summary_table(metrics).reset_index().to_csv(index=False))
     # DVC's confusion template counts (actual, predicted) rows.
     atomic_write_text(
         results / "confusion.csv",
         clips[["genre", "predicted"]].set_axis(["actual", "predicted"], axis=1).to_csv(index=False),
     )
     atomic_write_text(results / "predictions_test.csv", clips.round(6).to_csv(index=False))
-    atomic_write_json(results / "metrics.json", {**metrics, "clip_aggregation": CLIP_AGGREGATION, **identifiers})
+    document = metrics_document(metrics, comparison, identifiers=identifiers)
+    atomic_write_json(results / "metrics.json", document)
+    return document
 
 
 def write_curves(results: Path, clips: pd.DataFrame, *, genres: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -70,7 +119,7 @@ def write_curves(results: Path, clips: pd.DataFrame, *, genres: Sequence[str]) -
 
 
 def baseline_metrics(labels: np.ndarray, probs: np.ndarray, *, genres: Sequence[str], n_boot: int, seed: int) -> dict:
-    """Clip-level metrics of the baseline, keys prefixed baseline_clip_, with a bootstrap CI on accuracy."""
+    """Clip-level metrics of the baseline, keys prefixed baseline_clip_, with a Wilson CI on accuracy."""
     from genrecrnn.evaluation import bootstrap_ci, classification_metrics
 
     out = classification_metrics(labels, probs, genres=genres, prefix="baseline_clip_")
@@ -117,6 +166,9 @@ def align_with_baseline(
 def compare_with_baseline(
     clips: pd.DataFrame, baseline: pd.DataFrame, baseline_probs: np.ndarray, *, n_boot: int, seed: int
 ) -> dict[str, float]:
-    """CRNN (a) vs baseline (b) on the same clips matched by track_id: paired_comparison keys, crnn_vs_baseline_*."""
+    """CRNN (a) vs baseline (b) on the same clips matched by track_id: the PAIRED_KEYS of paired_comparison.
+
+    metrics.json holds them under ``crnn_vs_baseline`` (COMPARISON_KEY).
+    """
     labels, crnn, base = align_with_baseline(clips, baseline, baseline_probs)
-    return paired_comparison(labels, crnn, base, n_boot=n_boot, seed=seed, prefix=COMPARISON_PREFIX)
+    return paired_comparison(labels, crnn, base, n_boot=n_boot, seed=seed)

@@ -1,0 +1,128 @@
+"""dvc.yaml: every stage's code deps cover the package modules its notebook or command imports, by construction."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from genrecrnn.config import load_params
+
+from conftest import ROOT
+
+PACKAGE = ROOT / "src" / "genrecrnn"
+
+
+def _stages() -> dict[str, dict]:
+    return yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+
+
+def _interpolate(text: str, params: dict) -> str:
+    """dvc.yaml's ${a.b} from params.yaml."""
+
+    def value(match: re.Match) -> str:
+        node = params
+        for part in match.group(1).split("."):
+            node = node[part]
+        return str(node)
+
+    return re.sub(r"\$\{([^}]+)\}", value, text)
+
+
+def _package_imports(tree: ast.AST) -> set[str]:
+    """Modules of genrecrnn a piece of code imports, anywhere in it (function bodies too): 'genrecrnn.x'."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.split(".")[0] == "genrecrnn"}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "genrecrnn":
+            found.add(node.module)
+            # `from genrecrnn import plots` imports a module; `from genrecrnn import __version__` a name
+            found |= {f"{node.module}.{a.name}" for a in node.names if _module_file(f"{node.module}.{a.name}")}
+    return found | ({"genrecrnn"} if found else set())  # importing a submodule runs the package's __init__
+
+
+def _module_file(name: str) -> Path | None:
+    parts = name.split(".")[1:]
+    path = PACKAGE.joinpath(*parts)
+    for candidate in (path.with_suffix(".py"), path / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def import_closure(tree: ast.AST) -> set[Path]:
+    """Files of the package that running `tree` can import, following imports module by module."""
+    todo, seen = list(_package_imports(tree)), set()
+    while todo:
+        name = todo.pop()
+        path = _module_file(name)
+        if path is None or path in seen:
+            continue
+        seen.add(path)
+        todo += _package_imports(ast.parse(path.read_text()))
+    return seen
+
+
+def _command_tree(cmd: str) -> ast.AST:
+    """The code a stage's `genrecrnn ...` command runs: cli.py's module level and its cmd_<name> function."""
+    sub = cmd.split()[1]
+    cli = ast.parse((PACKAGE / "cli.py").read_text())
+    top = [n for n in cli.body if isinstance(n, ast.Import | ast.ImportFrom)]
+    func = next(n for n in cli.body if isinstance(n, ast.FunctionDef) and n.name == f"cmd_{sub}")
+    return ast.Module(body=[*top, func], type_ignores=[])
+
+
+def _notebook_tree(path: Path) -> ast.AST:
+    nb = nbformat.read(path, as_version=4)
+    return ast.parse("\n".join(c.source for c in nb.cells if c.cell_type == "code"))
+
+
+def stage_closure(stage: dict, params: dict) -> set[Path]:
+    """Package files a stage runs: its command's closure, plus its notebook's for `genrecrnn notebook NAME`."""
+    cmd = stage["cmd"]
+    files = import_closure(_command_tree(cmd))
+    if cmd.split()[1] == "notebook":
+        files |= import_closure(_notebook_tree(ROOT / "notebooks" / f"{cmd.split()[2]}.ipynb"))
+    return files
+
+
+def uncovered(stage: dict, params: dict) -> list[str]:
+    deps = [ROOT / _interpolate(str(d), params) for d in stage.get("deps", [])]
+    files = stage_closure(stage, params)
+    return sorted(str(f.relative_to(ROOT)) for f in files if not any(f == d or d in f.parents for d in deps))
+
+
+@pytest.mark.parametrize("name", list(_stages()), ids=str)
+def test_stage_deps_cover_its_import_closure(name):
+    params = load_params(ROOT / "params.yaml")
+    stage = _stages()[name]
+    assert stage_closure(stage, params), "the closure finder found no package module: it is broken"
+    assert not uncovered(stage, params), f"stage {name} runs code that is not among its deps"
+
+
+def test_notebook_stages_depend_on_their_notebook():
+    for name, stage in _stages().items():
+        parts = stage["cmd"].split()
+        if parts[1] == "notebook":
+            assert f"notebooks/{parts[2]}.ipynb" in stage["deps"], name
+
+
+def test_a_hand_picked_list_that_misses_a_module_is_caught():
+    """The old validate stage's list: predict.py imports features.py and audio.py, which it lacked."""
+    params = load_params(ROOT / "params.yaml")
+    stage = {**_stages()["validate"]}
+    stage["deps"] = [d for d in stage["deps"] if d != "src/genrecrnn"] + [
+        f"src/genrecrnn/{m}.py" for m in ("evaluation", "validation", "baseline", "plots", "predict", "model")
+    ]
+    missing = uncovered(stage, params)
+    assert "src/genrecrnn/features.py" in missing and "src/genrecrnn/audio.py" in missing
+
+
+def test_bytecode_is_not_a_code_dep():
+    ignored = (ROOT / ".dvcignore").read_text().split()
+    assert "__pycache__/" in ignored and "*.pyc" in ignored
