@@ -130,7 +130,7 @@ def main() -> None:
     parser.add_argument("--clips", type=int, nargs="+", default=[15, 50], help="data.clips_per_genre values")
     parser.add_argument("--seeds", type=int, nargs="+", default=[42])
     parser.add_argument("--difficulty", type=float, default=None, help="data.difficulty (default: params.yaml)")
-    parser.add_argument("--variants", nargs="+", default=["default", "no-augment"], help=f"of {list(ABLATIONS)}")
+    parser.add_argument("--variants", nargs="*", default=["default", "no-augment"], help=f"of {list(ABLATIONS)}")
     parser.add_argument("--variant", action="append", default=[], help="NAME=key=value[,key=value...] (custom)")
     parser.add_argument("--set", action="append", default=[], help="key=value applied to every variant")
     parser.add_argument("--work", type=Path, default=Path("/tmp/genrecrnn-bench-recipe"))
