@@ -127,7 +127,6 @@ def run_variant(variant: str, folder: str, epochs: int, seed: int = 0) -> dict:
             augment = {
                 "augment": AugmentConfig(**load_params(Path(__file__).parents[1] / "params.yaml")["train"]["augment"]),
                 "next_rows": np.where(clip_end, rows, rows + 1),
-                "hop_columns": FRAME_SHAPE[0],
                 "workers": 2,
             }
         batches = FrameBatches(

@@ -24,7 +24,7 @@ from genrecrnn.augment import AugmentConfig, augment_batch, crop_positions, read
 from genrecrnn.config import INPUT_NORMS
 from genrecrnn.errors import ConfigError, DataError
 from genrecrnn.evaluation import clip_probabilities
-from genrecrnn.features import FeatureStore
+from genrecrnn.features import FeatureConfig, FeatureStore
 from genrecrnn.fileio import atomic_write_text
 from genrecrnn.model import build_crnn, save_model
 
@@ -60,9 +60,7 @@ class FrameBatches(keras.utils.PyDataset):
         seed: int = 0,
         augment: AugmentConfig | None = None,
         next_rows: np.ndarray | None = None,
-        hop_columns: int | None = None,
-        sample_rate: int = 22050,
-        columns_per_second: float = 22050 / 512,
+        features: FeatureConfig | None = None,
         fill: np.ndarray | None = None,
         workers: int = 1,
     ) -> None:
@@ -77,10 +75,11 @@ class FrameBatches(keras.utils.PyDataset):
         self.rows, self.labels = np.asarray(rows), np.asarray(labels, dtype=np.int64)
         self.onehot = np.eye(n_classes, dtype=np.float32)
         self.augment, self.next_rows = augment, next_rows
-        columns = frames.shape[1]
+        # The framing the frames were cut with: frame hop, sample rate and columns per second for augmentation.
+        self.features = features or FeatureConfig()
+        hop = self.features.hop_columns
         # A strip is the frame plus the columns the next frame adds; gappy framings (hop > frame) add none.
-        self.extra = hop_columns if hop_columns is not None and hop_columns <= columns else 0
-        self.sample_rate, self.columns_per_second = sample_rate, columns_per_second
+        self.extra = hop if hop <= frames.shape[1] else 0
         self.fill = fill if fill is not None else np.zeros(frames.shape[2], np.float32)
         self.epoch = 0
         self.order = self._order()
@@ -92,15 +91,12 @@ class FrameBatches(keras.utils.PyDataset):
         follows = (index["track_id"].shift(-1) == index["track_id"]) & (
             index["frame_index"].shift(-1) == index["frame_index"] + 1
         )
-        cfg = store.config
         return cls(
             store.frames,
             split["row"].to_numpy(),
             split["label"].to_numpy(),
             next_rows=np.where(follows, index["row"] + 1, index["row"]).astype(np.int64),
-            hop_columns=cfg.hop_columns,
-            sample_rate=cfg.sample_rate,
-            columns_per_second=cfg.sample_rate / cfg.hop_length,
+            features=store.config,
             **kwargs,
         )
 
@@ -121,8 +117,8 @@ class FrameBatches(keras.utils.PyDataset):
             x,
             y,
             cfg=self.augment,
-            sr=self.sample_rate,
-            columns_per_second=self.columns_per_second,
+            sr=self.features.sample_rate,
+            columns_per_second=self.features.sample_rate / self.features.hop_length,
             fill=self.fill,
         )
 
@@ -142,8 +138,7 @@ class FrameBatches(keras.utils.PyDataset):
         return np.random.default_rng([self.seed, self.epoch]).permutation(n) if self.shuffle else np.arange(n)
 
     def on_epoch_end(self) -> None:
-        self.epoch += 1
-        self.order = self._order()
+        self.skip_epochs(1)
 
     def skip_epochs(self, n: int) -> None:
         """Advance by n epochs (a resumed run): the shuffles and augmentations an uninterrupted run would use."""
