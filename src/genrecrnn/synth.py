@@ -32,6 +32,7 @@ import soundfile as sf
 from scipy.signal import butter, lfilter, sosfilt
 from tqdm import tqdm
 
+from genrecrnn.config import TIMBRES
 from genrecrnn.errors import ConfigError
 
 GTZAN_GENRES: tuple[str, ...] = (
@@ -200,8 +201,7 @@ _GROUPS = (
 
 # timbre="shared": every clip draws its instruments, distortion, brightness and mix from these pools,
 # whatever its genre, so genres differ only in rhythm, tempo, harmony, bass line and texture (as real ones do).
-# "genre" keeps each recipe's own instruments and mix: timbre then gives the label away.
-TIMBRES: tuple[str, ...] = ("shared", "genre")
+# "genre" keeps each recipe's own instruments and mix: timbre then gives the label away (modes: config.TIMBRES).
 _SOUND_STREAM = 1000  # second entropy word of the shared-sound stream; genre streams use the genre index 0..9
 _SHARED_BASS = ("bass", "synthbass", "sub", "strings")
 _SHARED_MELODIC = ("piano", "epiano", "organ", "strings", "guitar", "synth", "brass", "flute")  # chords and lead
