@@ -57,7 +57,7 @@ def model_file(folder: Path) -> tuple[Path, str]:
         return trained, f"trained ({trained.relative_to(ROOT)})"
     cfg = FeatureConfig()
     path = folder / MODEL_FILE
-    save_model(build_crnn(frames=cfg.frame_columns, n_mels=cfg.n_mels, n_genres=len(GTZAN_GENRES)), path)
+    save_model(build_crnn(time_steps=cfg.frame_columns, n_mels=cfg.n_mels, n_genres=len(GTZAN_GENRES)), path)
     save_metadata(path, genres=list(GTZAN_GENRES), features=cfg)
     return path, "untrained build_crnn"
 

@@ -22,6 +22,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from common import ROOT, machine, table  # noqa: E402
+from genrecrnn.config import Params  # noqa: E402
 
 # One recipe part off at a time (the README's ablation table); each is a list of -S overrides.
 ABLATIONS = {
@@ -59,19 +60,19 @@ def parse_override(text: str) -> tuple[str, object]:
         return key, raw
 
 
-def prepare(work: Path, params: dict) -> Path:
+def prepare(work: Path, params: Params) -> Path:
     """Data stage + feature store for these params, cached by the data and feature settings."""
     from genrecrnn.dataset import prepare_dataset, read_dataset_index, tracks_with_split
     from genrecrnn.features import feature_config, write_feature_store
     from genrecrnn.train import run_id
 
-    key = run_id(params["seed"], params["sample_rate"], params["data"], params["features"])
+    key = run_id(params.seed, params.sample_rate, params.data, params.features)
     folder = work / key
     if (folder / "features" / "meta.json").is_file():
         return folder
     prepare_dataset(
-        out_dir=folder / "dataset", genres=params["genres"], sample_rate=params["sample_rate"],
-        seed=params["seed"], progress=False, **params["data"],
+        params.data, out_dir=folder / "dataset", genres=params.genres, sample_rate=params.sample_rate,
+        seed=params.seed, progress=False,
     )  # fmt: skip
     manifest, split, _ = read_dataset_index(folder / "dataset")
     tracks = tracks_with_split(manifest, split)
@@ -79,12 +80,12 @@ def prepare(work: Path, params: dict) -> Path:
         path=[str(folder / "dataset" / p) if not Path(p).is_absolute() else p for p in tracks["path"]]
     )
     write_feature_store(
-        folder / "features", tracks, cfg=feature_config(params["features"], params["sample_rate"]), progress=False
+        folder / "features", tracks, cfg=feature_config(params.features, params.sample_rate), progress=False
     )
     return folder
 
 
-def run(params: dict, folder: Path) -> dict:
+def run(params: Params, folder: Path) -> dict:
     """Train with `params`, score CRNN and baseline on the test clips; return the figures."""
     import numpy as np
 
@@ -95,21 +96,21 @@ def run(params: dict, folder: Path) -> dict:
     from genrecrnn.train import train_crnn
 
     store = open_feature_store(folder / "features")
-    n_genres = len(params["genres"])
+    n_genres = len(params.genres)
     start = time.perf_counter()
     history = train_crnn(
-        store, n_genres=n_genres, model_params=params["model"], seed=params["seed"],
-        model_path=folder / "crnn.keras", verbose=0, **params["train"],
+        store, n_genres=n_genres, model=params.model, train=params.train, seed=params.seed,
+        model_path=folder / "crnn.keras", verbose=0,
     )  # fmt: skip
     seconds = time.perf_counter() - start
     test = store.split("test")
     probs = predict_frames(load_model(folder / "crnn.keras"), np.asarray(store.frames[test["row"].to_numpy()]))
     clip_p, ids, clip_y = clip_probabilities(probs, test["track_id"].to_numpy(), test["label"].to_numpy())
-    base_table, base_p = baseline_probabilities(store, n_genres=n_genres, seed=params["seed"])
+    base_table, base_p = baseline_probabilities(store, n_genres=n_genres, seed=params.seed)
     order = {t: i for i, t in enumerate(base_table["track_id"])}
     base_pred = base_p.argmax(axis=1)[[order[t] for t in ids]]
     crnn_pred = clip_p.argmax(axis=1)
-    paired = paired_comparison(clip_y, crnn_pred, base_pred, n_boot=2000, seed=params["seed"])
+    paired = paired_comparison(clip_y, crnn_pred, base_pred, n_boot=2000, seed=params.seed)
     chosen = history.loc[history["selected"]].iloc[0]
     return {
         "crnn": float(np.mean(crnn_pred == clip_y)),

@@ -18,8 +18,9 @@ from sklearn.model_selection import StratifiedKFold
 
 from common import machine, table
 from genrecrnn.baseline import clip_statistics, fit_baseline
+from genrecrnn.config import TIMBRES
 from genrecrnn.features import FeatureConfig, clip_frames
-from genrecrnn.synth import GTZAN_GENRES, TIMBRES, clip_seed, synth_clip
+from genrecrnn.synth import GTZAN_GENRES, clip_seed, synth_clip
 
 
 def timbre_only_accuracy(*, timbre: str, difficulty: float, clips: int, seconds: float, seed: int) -> float:

@@ -116,16 +116,15 @@ def run_variant(variant: str, folder: str, epochs: int, seed: int = 0) -> dict:
         rows = np.arange(len(frames))
         mean, std = input_statistics(frames, rows, seed=seed)
         model = model_module.build_crnn(
-            frames=FRAME_SHAPE[0], n_mels=FRAME_SHAPE[1], n_genres=N_GENRES, input_mean=mean, input_std=std
+            time_steps=FRAME_SHAPE[0], n_mels=FRAME_SHAPE[1], n_genres=N_GENRES, input_mean=mean, input_std=std
         )
         augment = {}
         if lever == "augment":
-            from genrecrnn.augment import AugmentConfig
             from genrecrnn.config import load_params
 
             clip_end = (rows + 1) % 10 == 0  # the random frames stand for clips of 10 frames of 3 s
             augment = {
-                "augment": AugmentConfig(**load_params(Path(__file__).parents[1] / "params.yaml")["train"]["augment"]),
+                "augment": load_params(Path(__file__).parents[1] / "params.yaml").train.augment,
                 "next_rows": np.where(clip_end, rows, rows + 1),
                 "workers": 2,
             }

@@ -6,7 +6,6 @@ import pandas as pd
 import pytest
 
 from genrecrnn.augment import (
-    AugmentConfig,
     crop_positions,
     gain_and_tilt,
     key_shift,
@@ -15,12 +14,13 @@ from genrecrnn.augment import (
     shift_matrix,
     spec_masks,
 )
+from genrecrnn.config import AugmentParams
 from genrecrnn.errors import ConfigError
 from genrecrnn.features import FeatureConfig, FeatureStore
 from genrecrnn.train import FrameBatches
 
 SR, N_MELS, T = 22050, 64, 20
-ALL = AugmentConfig(
+ALL = AugmentParams(
     crop=True, key_shift=2, stretch=0.2, gain_db=6, tilt_db=6, time_masks=2, time_mask_seconds=0.1,
     freq_masks=2, freq_mask_bands=8, mixup=0.4,
 )  # fmt: skip
@@ -51,9 +51,9 @@ def batches(store, augment, seed=0):
 def test_every_augmentation_keeps_shape_dtype_and_label():
     store = clock_store()
     plain = batches(store, None)
-    for cfg in [AugmentConfig(crop=True), AugmentConfig(stretch=0.2), AugmentConfig(key_shift=2),
-                AugmentConfig(gain_db=6, tilt_db=6), AugmentConfig(time_masks=2, time_mask_seconds=0.1),
-                AugmentConfig(freq_masks=2, freq_mask_bands=8), ALL]:  # fmt: skip
+    for cfg in [AugmentParams(crop=True), AugmentParams(stretch=0.2), AugmentParams(key_shift=2),
+                AugmentParams(gain_db=6, tilt_db=6), AugmentParams(time_masks=2, time_mask_seconds=0.1),
+                AugmentParams(freq_masks=2, freq_mask_bands=8), ALL]:  # fmt: skip
         aug = batches(store, cfg)
         for i in range(len(aug)):
             (x, y), (x0, y0) = aug[i], plain[i]
@@ -88,18 +88,18 @@ def test_without_augmentation_batches_are_the_stored_frames():
 
 def test_random_crops_read_contiguous_columns_inside_the_clip():
     store = clock_store()
-    x, _ = batches(store, AugmentConfig(crop=True))[0]
+    x, _ = batches(store, AugmentParams(crop=True))[0]
     steps = np.diff(x[:, :, 0], axis=1)
     np.testing.assert_allclose(steps, 1.0, atol=1e-3)  # no tempo change: consecutive columns
     clip, column = np.divmod(x[:, 0, 0], 1000)
     assert (column + T - 1 <= 3 * T - 1 + 1e-3).all()  # never past the clip's last column
-    offsets = np.concatenate([batches(store, AugmentConfig(crop=True), seed=s)[0][0][:, 0, 0] % 1000 for s in range(5)])
+    offsets = np.concatenate([batches(store, AugmentParams(crop=True), seed=s)[0][0][:, 0, 0] % 1000 for s in range(5)])
     assert len(np.unique(np.round(offsets % T, 3))) > 5  # not the fixed grid of frame starts
 
 
 def test_crops_stay_inside_a_clip_with_overlapping_frames():
     store = clock_store(hop_seconds=10 * 512 / SR)  # frames start every 10 columns, 20 long
-    x, _ = batches(store, AugmentConfig(crop=True, stretch=0.2))[0]
+    x, _ = batches(store, AugmentParams(crop=True, stretch=0.2))[0]
     assert np.unique(x[:, :, 0] // 1000, axis=1).shape[1] == 1  # each crop from one clip
     assert (x[:, -1, 0] % 1000 <= 2 * 10 + T - 1 + 1e-3).all()
 
@@ -174,7 +174,7 @@ def test_mixup_mixes_frames_and_labels_with_the_same_weight():
 
 
 def test_bad_settings_are_config_errors():
-    with pytest.raises(ConfigError, match="train.augment.gain_db must not be negative"):
-        AugmentConfig(gain_db=-1)
+    with pytest.raises(ConfigError, match="gain_db: Input should be greater than or equal to 0"):
+        AugmentParams(gain_db=-1)
     with pytest.raises(ConfigError, match="stretch"):
-        AugmentConfig(stretch=0.6)
+        AugmentParams(stretch=0.6)

@@ -5,6 +5,7 @@ import pytest
 import yaml
 
 from genrecrnn.cli import main
+from genrecrnn.config import ModelParams
 
 from conftest import ROOT, tone, write_wav
 
@@ -58,7 +59,7 @@ def test_unknown_params_key_is_named(tmp_path, capsys):
     params["data"]["clip_second"] = 3
     path.write_text(yaml.safe_dump(params))
     assert main(["data", "--params", str(path)]) == 1
-    assert "unknown key(s) data.clip_second" in capsys.readouterr().err
+    assert "unknown key data.clip_second; allowed here: data.source" in capsys.readouterr().err
 
 
 def test_silent_and_long_files_are_classified(tmp_path, capsys):
@@ -70,7 +71,10 @@ def test_silent_and_long_files_are_classified(tmp_path, capsys):
     model_path = tmp_path / "m.keras"
     save_model(
         build_crnn(
-            frames=cfg.frame_columns, n_mels=32, n_genres=2, filters=(4, 4, 4, 4, 4), lstm_units=4, dense_units=4
+            time_steps=cfg.frame_columns,
+            n_mels=32,
+            n_genres=2,
+            params=ModelParams(filters=(4, 4, 4, 4, 4), lstm_units=4, dense_units=4),
         ),
         model_path,
     )

@@ -203,6 +203,7 @@ def test_split_file_listing_a_file_twice_with_different_splits_is_an_error(tmp_p
 
 
 def test_split_file_and_group_file_together_are_refused(tmp_path):
+    from genrecrnn.config import DataParams
     from genrecrnn.dataset import prepare_dataset
 
     root = make_collection(tmp_path / "c", per_genre=3)
@@ -210,9 +211,8 @@ def test_split_file_and_group_file_together_are_refused(tmp_path):
     groups_csv = _write_csv(tmp_path / "g.csv", [("blues.00000.wav", "a")], ["file", "group"])
     with pytest.raises(DataError, match="both set: a split file fixes every file's split, so the group file would"):
         prepare_dataset(
-            source="folder", root=root, out_dir=tmp_path / "out", genres=GENRES, sample_rate=22050,
-            clips_per_genre=0, clip_seconds=1, difficulty=0, timbre="shared", seed=0, split_file=str(split_csv),
-            group_file=str(groups_csv), val_fraction=0.2, test_fraction=0.2, min_seconds=3.0, progress=False,
+            DataParams(source="folder", root=str(root), split_file=str(split_csv), group_file=str(groups_csv)),
+            out_dir=tmp_path / "out", genres=GENRES, sample_rate=22050, seed=0, progress=False,
         )  # fmt: skip
 
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
+import typing
 from pathlib import Path
 
 import nbformat
 import pytest
 import yaml
 
-from genrecrnn.config import load_params
+from genrecrnn.config import Params, as_dict, load_params
 
 from conftest import ROOT
 
@@ -99,7 +101,7 @@ def uncovered(stage: dict, params: dict) -> list[str]:
 
 @pytest.mark.parametrize("name", list(_stages()), ids=str)
 def test_stage_deps_cover_its_import_closure(name):
-    params = load_params(ROOT / "params.yaml")
+    params = as_dict(load_params(ROOT / "params.yaml"))
     stage = _stages()[name]
     assert stage_closure(stage, params), "the closure finder found no package module: it is broken"
     assert not uncovered(stage, params), f"stage {name} runs code that is not among its deps"
@@ -114,7 +116,7 @@ def test_notebook_stages_depend_on_their_notebook():
 
 def test_a_hand_picked_list_that_misses_a_module_is_caught():
     """The old validate stage's list: predict.py imports features.py and audio.py, which it lacked."""
-    params = load_params(ROOT / "params.yaml")
+    params = as_dict(load_params(ROOT / "params.yaml"))
     stage = {**_stages()["validate"]}
     stage["deps"] = [d for d in stage["deps"] if d != "src/genrecrnn"] + [
         f"src/genrecrnn/{m}.py" for m in ("evaluation", "validation", "baseline", "plots", "predict", "model")
@@ -126,3 +128,38 @@ def test_a_hand_picked_list_that_misses_a_module_is_caught():
 def test_bytecode_is_not_a_code_dep():
     ignored = (ROOT / ".dvcignore").read_text().split()
     assert "__pycache__/" in ignored and "*.pyc" in ignored
+
+
+def _is_param(dotted: str) -> bool:
+    """Whether `dotted` ("train.augment.mixup", "paths", "seed") names a field of the typed Params."""
+    kind: object = Params
+    for part in dotted.split("."):
+        hints = typing.get_type_hints(kind) if dataclasses.is_dataclass(kind) else {}
+        if part not in hints:
+            return False
+        kind = hints[part]
+    return True
+
+
+@pytest.mark.parametrize("name", sorted(_stages()))
+def test_stage_params_lists_name_typed_params(name):
+    listed = _stages()[name].get("params", [])
+    assert listed and all(_is_param(key) for key in listed), f"stage {name} lists a key params.yaml cannot have"
+
+
+@pytest.mark.parametrize("name", [n for n, s in sorted(_stages().items()) if "notebook" in s["cmd"]])
+def test_a_notebook_stage_lists_every_parameter_its_notebook_declares(name):
+    import papermill
+
+    stage = _stages()[name]
+    notebook = next(ROOT / d for d in stage["deps"] if str(d).endswith(".ipynb"))
+    listed = stage["params"]
+    for declared in papermill.inspect_notebook(str(notebook)):
+        assert any(key == declared or key.startswith(declared + ".") for key in listed), (
+            f"{notebook.name} declares {declared!r} but stage {name} does not list it: editing it would not rerun"
+        )
+
+
+def test_the_checks_catch_a_stray_key():
+    assert _is_param("train.augment.mixup") and _is_param("paths") and _is_param("seed")
+    assert not _is_param("train.mixup") and not _is_param("seed.x")

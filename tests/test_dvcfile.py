@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from genrecrnn.cli import main
-from genrecrnn.config import load_params
+from genrecrnn.config import DataParams, load_params
 from genrecrnn.dvcfile import check_user_files, declared_user_files, user_files, write_user_files
 from genrecrnn.errors import ConfigError
 
@@ -25,8 +25,8 @@ def project(tmp_path):
 
 def test_committed_dvc_yaml_lists_the_user_files_params_yaml_sets():
     params = load_params(ROOT / "params.yaml")
-    assert declared_user_files(ROOT / "dvc.yaml") == user_files(params["data"])
-    check_user_files(ROOT / "dvc.yaml", params["data"])
+    assert declared_user_files(ROOT / "dvc.yaml") == user_files(params.data)
+    check_user_files(ROOT / "dvc.yaml", params.data)
 
 
 def test_deps_command_writes_them_and_dvc_reads_them_as_deps_of_the_data_stage(project, monkeypatch):
@@ -56,7 +56,7 @@ def test_data_stage_refuses_to_run_while_dvc_yaml_lacks_a_set_file(project, caps
     assert "params.yaml sets ['splits/published.csv', 'artists.csv']" in err and "genrecrnn deps" in err
     with pytest.raises(ConfigError, match=r"list user files \['x.csv'\] but params.yaml sets \[\]"):
         write_user_files(project / "dvc.yaml", ["x.csv"])
-        check_user_files(project / "dvc.yaml", {"split_file": "", "group_file": ""})
+        check_user_files(project / "dvc.yaml", DataParams(split_file="", group_file=""))
 
 
 def test_a_dvc_yaml_without_the_marked_block_is_a_clear_error(tmp_path):

@@ -2,26 +2,20 @@ import keras
 import numpy as np
 import pytest
 
+from genrecrnn.config import ModelParams
 from genrecrnn.errors import ModelError
 from genrecrnn.model import build_crnn, load_model, pool_sizes, predict_frames, save_model
 from genrecrnn.train import FrameBatches, set_determinism
 
+SMALL = ModelParams(filters=(8, 8, 16, 16, 16), lstm_units=16, dense_units=16, dropout=0.0)
 
-def small_model(n_genres=4, frames=32, n_mels=32, **kw):
-    return build_crnn(
-        frames=frames,
-        n_mels=n_mels,
-        n_genres=n_genres,
-        filters=(8, 8, 16, 16, 16),
-        lstm_units=16,
-        dense_units=16,
-        dropout=0.0,
-        **kw,
-    )
+
+def small_model(n_genres=4, time_steps=32, n_mels=32, **kw):
+    return build_crnn(time_steps=time_steps, n_mels=n_mels, n_genres=n_genres, params=SMALL, **kw)
 
 
 def test_architecture_matches_the_seed():
-    model = build_crnn(frames=129, n_mels=128, n_genres=10)
+    model = build_crnn(time_steps=129, n_mels=128, n_genres=10)
     kinds = [type(layer).__name__ for layer in model.layers]
     assert kinds.count("Conv2D") == 5 and kinds.count("MaxPooling2D") == 5
     assert kinds.count("BatchNormalization") == 5 and kinds.count("LSTM") == 1 and kinds.count("Dense") == 2
@@ -56,9 +50,13 @@ def test_wrong_frame_shape_is_a_clear_error():
 
 
 def test_every_constructor_argument_is_used():
-    a = build_crnn(frames=32, n_mels=32, n_genres=3, filters=(4, 4, 4, 4, 4), lstm_units=5, dense_units=7)
+    a = build_crnn(
+        time_steps=32, n_mels=32, n_genres=3, params=ModelParams(filters=(4,) * 5, lstm_units=5, dense_units=7)
+    )
     assert a.get_layer("conv3").filters == 4 and a.get_layer("dense").units == 7 and a.get_layer("lstm").units == 5
-    b = build_crnn(frames=32, n_mels=32, n_genres=3, input_mean=-50.0, input_std=10.0, dropout=0.5)
+    b = build_crnn(
+        time_steps=32, n_mels=32, n_genres=3, input_mean=-50.0, input_std=10.0, params=ModelParams(dropout=0.5)
+    )
     assert float(np.asarray(b.get_layer("standardise").mean).ravel()[0]) == -50.0
     assert b.get_layer("dropout").rate == 0.5
 

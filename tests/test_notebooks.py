@@ -1,13 +1,14 @@
 """Notebook sources: thin, output-free, parameterised with the keys params.yaml has; the runner is atomic."""
 
 import ast
+import dataclasses
 import json
 
 import nbformat
 import papermill
 import pytest
 
-from genrecrnn.config import load_params
+from genrecrnn.config import Params, as_dict, load_params
 from genrecrnn.errors import ConfigError
 from genrecrnn.notebooks import notebook_parameters, run_notebook
 
@@ -33,6 +34,7 @@ def test_sources_are_thin_and_output_free(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_parameter_defaults_are_literals_equal_to_params_yaml(path):
     params = load_params(ROOT / "params.yaml")
+    values = as_dict(params)
     nb = nbformat.read(path, as_version=4)
     cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
     tree = ast.parse(cell.source)
@@ -40,10 +42,10 @@ def test_parameter_defaults_are_literals_equal_to_params_yaml(path):
     for node in tree.body:
         assert isinstance(node, ast.Assign), "the parameters cell holds assignments of literals only"
         declared[node.targets[0].id] = ast.literal_eval(node.value)
-    assert declared and set(declared) <= set(params)
+    assert declared and set(declared) <= set(values)
     for name, value in declared.items():
-        assert value == params[name], f"{path.name}: default of {name} differs from params.yaml"
-    assert notebook_parameters(path, params) == {k: params[k] for k in declared}
+        assert value == values[name], f"{path.name}: default of {name} differs from params.yaml"
+    assert notebook_parameters(path, params) == {k: values[k] for k in declared}
 
 
 def test_failed_notebook_keeps_the_last_good_output(tmp_path):
@@ -54,11 +56,11 @@ def test_failed_notebook_keeps_the_last_good_output(tmp_path):
     nb.cells = [params_cell, nbformat.v4.new_code_cell("assert seed == 1, 'boom'")]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, tmp_path / "notebooks" / "09_check.ipynb")
-    params = {"seed": 1, "paths": {"results": "results"}}
+    params = Params(seed=1, genres=("a", "b"))  # results under the default paths.results
     good = run_notebook("09_check", params=params, root=tmp_path)
     before = good.read_text()
     with pytest.raises(papermill.PapermillExecutionError):
-        run_notebook("09_check", params={**params, "seed": 2}, root=tmp_path)
+        run_notebook("09_check", params=dataclasses.replace(params, seed=2), root=tmp_path)
     assert good.read_text() == before
     assert json.loads(good.read_text())["cells"][0]["source"]
     assert (good.parent / "09_check.failed.ipynb").is_file()

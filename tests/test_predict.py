@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from genrecrnn.cli import main
+from genrecrnn.config import ModelParams
 from genrecrnn.errors import AudioError, ModelError
 from genrecrnn.features import FeatureConfig
 from genrecrnn.model import build_crnn, save_model
@@ -20,12 +21,10 @@ def model_path(tmp_path_factory):
     """An untrained but deterministic small CRNN with its metadata sidecar."""
     cfg = FeatureConfig(n_mels=32, frame_seconds=3.0)
     model = build_crnn(
-        frames=cfg.frame_columns,
+        time_steps=cfg.frame_columns,
         n_mels=cfg.n_mels,
         n_genres=3,
-        filters=(4, 4, 8, 8, 8),
-        lstm_units=8,
-        dense_units=8,
+        params=ModelParams(filters=(4, 4, 8, 8, 8), lstm_units=8, dense_units=8),
         input_mean=-40.0,
         input_std=15.0,
     )

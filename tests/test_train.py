@@ -3,12 +3,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from genrecrnn.config import ModelParams, TrainParams
 from genrecrnn.features import FeatureConfig, open_feature_store, write_feature_store
 from genrecrnn.train import run_id, train_crnn
 
 from conftest import tone, write_wav
 
-MODEL = {"filters": [4, 4, 8, 8, 8], "lstm_units": 8, "dense_units": 8, "dropout": 0.0}
+MODEL = ModelParams(filters=(4, 4, 8, 8, 8), lstm_units=8, dense_units=8, dropout=0.0)
 CFG = FeatureConfig(n_mels=32, frame_seconds=1.0, frame_hop_seconds=1.0)
 
 
@@ -26,19 +27,22 @@ def store(tmp_path_factory):
     return open_feature_store(root / "features")
 
 
+SETTINGS = {
+    "epochs": 3,
+    "batch_size": 4,
+    "learning_rate": 0.01,
+    "patience": 10,
+    "warmup_epochs": 0,
+    "weight_decay": 0.0,
+}
+RUN = ("checkpoint_root", "callbacks", "data_id")
+
+
 def train(store, path, **kw):
-    args = {
-        "n_genres": 2,
-        "model_params": MODEL,
-        "epochs": 3,
-        "batch_size": 4,
-        "learning_rate": 0.01,
-        "patience": 10,
-        "seed": 7,
-        "model_path": path,
-        "verbose": 0,
-    }
-    return train_crnn(store, **{**args, **kw})
+    """train_crnn with small settings; keyword arguments override the `train` section or name run arguments."""
+    run = {k: kw.pop(k) for k in RUN if k in kw}
+    settings = TrainParams(**{**SETTINGS, **kw})
+    return train_crnn(store, n_genres=2, model=MODEL, train=settings, seed=7, model_path=path, verbose=0, **run)
 
 
 def test_training_learns_and_saves(store, tmp_path):

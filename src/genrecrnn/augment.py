@@ -3,7 +3,8 @@
 Every function takes a seeded ``np.random.Generator`` and a batch ``x`` of shape (n, time, mels)
 in dB, and returns new arrays (inputs are never modified, so a memory-mapped store stays
 read-only). Nothing here runs at inference: only the training batches of `train.FrameBatches`
-call `augment_batch`. The parts, each switched off by a zero in `AugmentConfig`:
+call `augment_batch`. The parts, each switched off by a zero in `config.AugmentParams`
+(the `train.augment` section):
 
 - random crop and tempo jitter: the frame is read at a random offset inside the clip (from its
   stored frame and the next one) and resampled along time by a random rate;
@@ -18,40 +19,11 @@ Loops run over the handful of mask or shift values, never over samples.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 
 import librosa
 import numpy as np
 
-from genrecrnn.errors import ConfigError
-
-
-@dataclass(frozen=True)
-class AugmentConfig:
-    """The `train.augment` section: which augmentations run and how strong they are (units per field)."""
-
-    crop: bool = False  # random offset inside the clip instead of the fixed frame grid
-    key_shift: int = 0  # largest pitch shift, semitones
-    stretch: float = 0.0  # largest relative tempo change (0.1 = +-10%)
-    gain_db: float = 0.0  # largest level change, dB
-    tilt_db: float = 0.0  # largest tilt from the lowest to the highest band, dB
-    time_masks: int = 0  # time masks per frame
-    time_mask_seconds: float = 0.0  # widest time mask, s
-    freq_masks: int = 0  # frequency masks per frame
-    freq_mask_bands: int = 0  # widest frequency mask, mel bands
-    mixup: float = 0.0  # Beta(alpha, alpha) parameter; 0 = off
-
-    def __post_init__(self) -> None:
-        for name, value in vars(self).items():
-            if not isinstance(value, bool) and value < 0:
-                raise ConfigError(f"train.augment.{name} must not be negative, got {value}")
-        if self.stretch >= 0.5:
-            raise ConfigError(f"train.augment.stretch must be below 0.5 (+-50% tempo), got {self.stretch}")
-
-    @property
-    def reads_next_frame(self) -> bool:
-        """Whether a sample needs the clip's following frame (random crop or tempo jitter)."""
-        return self.crop or self.stretch > 0
+from genrecrnn.config import AugmentParams
 
 
 def crop_positions(
@@ -171,7 +143,7 @@ def augment_batch(
     x: np.ndarray,
     y: np.ndarray,
     *,
-    cfg: AugmentConfig,
+    cfg: AugmentParams,
     sr: int,
     columns_per_second: float,
     fill: np.ndarray,

@@ -21,13 +21,13 @@ def cmd_data(args: argparse.Namespace) -> int:
     params = load_params(args.params)
     dvc_yaml = Path(args.params).resolve().parent / DVC_FILE
     if dvc_yaml.is_file():  # in a DVC project: its data stage must depend on the user files it reads
-        check_user_files(dvc_yaml, params["data"])
+        check_user_files(dvc_yaml, params.data)
     manifest, split, missing = prepare_dataset(
-        out_dir=params["paths"]["dataset"],
-        genres=params["genres"],
-        sample_rate=params["sample_rate"],
-        seed=params["seed"],
-        **params["data"],
+        params.data,
+        out_dir=params.paths.dataset,
+        genres=params.genres,
+        sample_rate=params.sample_rate,
+        seed=params.seed,
     )
     bad = manifest[manifest["status"] != "ok"]
     for _, row in bad.iterrows():
@@ -35,7 +35,7 @@ def cmd_data(args: argparse.Namespace) -> int:
     for name in missing:
         log.warning("split file names %s, which is not among the usable files", name)
     counts = split["split"].value_counts().to_dict()
-    print(f"data: {len(manifest)} files, {len(bad)} left out; split {counts}; index in {params['paths']['dataset']}")
+    print(f"data: {len(manifest)} files, {len(bad)} left out; split {counts}; index in {params.paths.dataset}")
     return 0
 
 
@@ -46,7 +46,7 @@ def cmd_deps(args: argparse.Namespace) -> int:
 
     params = load_params(args.params)
     dvc_yaml = Path(args.params).resolve().parent / DVC_FILE
-    files = user_files(params["data"])
+    files = user_files(params.data)
     changed = write_user_files(dvc_yaml, files)
     print(f"{dvc_yaml}: data stage user-file deps {files or 'none'} ({'updated' if changed else 'unchanged'})")
     return 0
@@ -72,7 +72,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     root = find_project_root()
     params = load_params(root / "params.yaml")
-    out = build_report(executed_notebooks(root, params), root / params["paths"]["results"] / "report.html")
+    out = build_report(executed_notebooks(root, params), root / params.paths.results / "report.html")
     print(f"report: {out}")
     return 0
 

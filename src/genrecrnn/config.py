@@ -1,114 +1,284 @@
-"""params.yaml: loading, validation against a schema, and the project root.
+"""params.yaml: one typed, frozen section per params.yaml section, validated once on load; the project root.
 
-Configuration flows one way: params.yaml -> papermill parameters -> plain function arguments.
-This module is the only place that reads params.yaml.
+Configuration flows one way: params.yaml -> papermill parameters -> the typed sections below -> plain
+function arguments. This module is the only place that reads params.yaml and the only place a parameter
+is defined: its type, its range and its meaning. Adding a parameter means params.yaml, one field here
+and the code that uses it; tests check the notebooks' parameters cells and dvc.yaml's params lists
+against these sections.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
+import functools
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, TypeVar, get_args, get_type_hints
 
 import yaml
+from pydantic import ConfigDict, Field, Strict, ValidationError, model_validator
+from pydantic.dataclasses import dataclass
 
 from genrecrnn.errors import ConfigError
 
 PARAMS_FILE = "params.yaml"
 
-# The schema: every section, its keys and their types. Unknown keys are errors (typos would
-# otherwise silently fall back to defaults and change the study without anyone noticing).
-_NUMBER = (int, float)
-SCHEMA: dict[str, Any] = {
-    "seed": int,
-    "sample_rate": int,
-    "genres": list,
-    "paths": {
-        "dataset": str,
-        "features": str,
-        "models": str,
-        "checkpoints": str,
-        "results": str,
-    },
-    "data": {
-        "source": str,
-        "root": str,
-        "clips_per_genre": int,
-        "clip_seconds": _NUMBER,
-        "difficulty": _NUMBER,
-        "timbre": str,
-        "split_file": str,
-        "group_file": str,
-        "val_fraction": _NUMBER,
-        "test_fraction": _NUMBER,
-        "min_seconds": _NUMBER,
-    },
-    "features": {
-        "n_fft": int,
-        "hop_length": int,
-        "n_mels": int,
-        "frame_seconds": _NUMBER,
-        "frame_hop_seconds": _NUMBER,
-    },
-    "model": {
-        "filters": list,
-        "lstm_units": int,
-        "dense_units": int,
-        "dropout": _NUMBER,
-    },
-    "train": {
-        "epochs": int,
-        "batch_size": int,
-        "learning_rate": _NUMBER,
-        "warmup_epochs": int,
-        "weight_decay": _NUMBER,
-        "patience": int,
-        "input_norm": str,
-        "augment": {
-            "crop": bool,
-            "key_shift": int,
-            "stretch": _NUMBER,
-            "gain_db": _NUMBER,
-            "tilt_db": _NUMBER,
-            "time_masks": int,
-            "time_mask_seconds": _NUMBER,
-            "freq_masks": int,
-            "freq_mask_bands": int,
-            "mixup": _NUMBER,
-        },
-    },
-    "validate": {
-        "n_boot": int,
-    },
-    "predict": {
-        "audio": list,
-        "window_seconds": _NUMBER,
-        "window_hop_seconds": _NUMBER,
-        "top_k": int,
-    },
-}
-DATA_SOURCES = ("synthetic", "gtzan", "folder")
-TIMBRES = ("shared", "genre")
-INPUT_NORMS = ("band", "global")
-_POSITIVE = {
-    "sample_rate",
-    "clips_per_genre",
-    "clip_seconds",
-    "n_fft",
-    "hop_length",
-    "n_mels",
-    "frame_seconds",
-    "frame_hop_seconds",
-    "lstm_units",
-    "dense_units",
-    "epochs",
-    "batch_size",
-    "learning_rate",
-    "window_seconds",
-    "window_hop_seconds",
-    "top_k",
-    "n_boot",
-}
+# Strict scalars: YAML's `true` where a number belongs, or "3" where an int belongs, is a typo, not a
+# value to coerce. A float field still takes an int (30 means 30.0 s).
+Int = Annotated[int, Strict()]
+PositiveInt = Annotated[int, Strict(), Field(gt=0)]
+NonNegativeInt = Annotated[int, Strict(), Field(ge=0)]
+PositiveFloat = Annotated[float, Strict(), Field(gt=0)]
+NonNegativeFloat = Annotated[float, Strict(), Field(ge=0)]
+Fraction = Annotated[float, Strict(), Field(gt=0, lt=1)]
+Bool = Annotated[bool, Strict()]
+Str = Annotated[str, Strict()]
+S = TypeVar("S")
+
+DataSource = Literal["synthetic", "gtzan", "folder"]
+Timbre = Literal["shared", "genre"]
+InputNorm = Literal["band", "global"]
+DATA_SOURCES: tuple[str, ...] = get_args(DataSource)
+TIMBRES: tuple[str, ...] = get_args(Timbre)
+INPUT_NORMS: tuple[str, ...] = get_args(InputNorm)
+
+# Unknown keys are errors: a misspelt key would otherwise fall back to its default unnoticed.
+_STRICT_KEYS = ConfigDict(extra="forbid")
+
+
+class SectionError(ConfigError):
+    """A section built with bad values; `errors` are pydantic's, for messages with the section's name."""
+
+    def __init__(self, errors: list[dict], cls: type, prefix: str = "", source: str = "") -> None:
+        self.errors, self.cls = errors, cls
+        text = "; ".join(_describe(e, cls, prefix) for e in errors)
+        super().__init__(f"{source}: {text}" if source else text)
+
+
+def section(cls: type[S]) -> type[S]:
+    """Make `cls` a frozen, validated params section whose bad values raise ConfigError (SectionError)."""
+    cls = dataclass(frozen=True, config=_STRICT_KEYS)(cls)
+    init = cls.__init__
+
+    @functools.wraps(init)
+    def checked_init(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            init(self, *args, **kwargs)
+        except ValidationError as err:
+            raise SectionError(err.errors(), type(self), type(self).__name__) from None
+
+    cls.__init__ = checked_init
+    return cls
+
+
+@section
+class PathsParams:
+    """Where each stage reads and writes, relative to the project root."""
+
+    dataset: Str = "data/dataset"  # manifest.csv, split.csv, genres.json (+ audio/ for the synthetic source)
+    features: Str = "data/features"  # memory-mapped log-mel frames + their index
+    models: Str = "models"  # the trained model and its sidecar
+    checkpoints: Str = "checkpoints"  # per-epoch training state, for resuming
+    results: Str = "results"  # executed notebooks, metrics, figures
+
+
+@section
+class DataParams:
+    """The data stage: where the clips come from and how they are split (fractions of tracks)."""
+
+    source: DataSource = "synthetic"
+    root: Str = ""  # gtzan/folder: the collection's folder
+    clips_per_genre: PositiveInt = 50  # synthetic only
+    clip_seconds: PositiveFloat = 30.0  # synthetic only, s
+    difficulty: Annotated[float, Strict(), Field(ge=0, le=1)] = 0.5  # synthetic only: 0 separable .. 1 overlapping
+    timbre: Timbre = "shared"  # synthetic only: shared = instruments independent of genre
+    split_file: Str = ""  # CSV (file,split) fixing every file's split
+    group_file: Str = ""  # CSV (file,group): no group spans two splits
+    val_fraction: Fraction = 0.15
+    test_fraction: Fraction = 0.2
+    min_seconds: NonNegativeFloat = 3.0  # shorter files are left out, s
+
+    @model_validator(mode="after")
+    def _fractions_leave_training_data(self) -> DataParams:
+        if self.val_fraction + self.test_fraction >= 1:
+            raise ValueError(
+                f"val_fraction + test_fraction must sum below 1, got {self.val_fraction} + {self.test_fraction}"
+            )
+        return self
+
+
+@section
+class FeaturesParams:
+    """Log-mel settings (FFT size and hop in samples) and framing (frame length and hop in s)."""
+
+    n_fft: PositiveInt = 2048
+    hop_length: PositiveInt = 512
+    n_mels: PositiveInt = 128
+    frame_seconds: PositiveFloat = 3.0
+    frame_hop_seconds: PositiveFloat = 3.0
+
+    @model_validator(mode="after")
+    def _hop_within_window(self) -> FeaturesParams:
+        if self.hop_length > self.n_fft:
+            raise ValueError(f"hop_length ({self.hop_length}) must not exceed n_fft ({self.n_fft})")
+        return self
+
+
+@section
+class ModelParams:
+    """The CRNN's widths: filters of conv1..conv5, LSTM units, dense units, and the dropout rate."""
+
+    filters: Annotated[tuple[PositiveInt, ...], Field(min_length=5, max_length=5)] = (16, 32, 64, 64, 64)
+    lstm_units: PositiveInt = 64
+    dense_units: PositiveInt = 64
+    dropout: Annotated[float, Strict(), Field(ge=0, lt=1)] = 0.3
+
+
+@section
+class AugmentParams:
+    """`train.augment`: which training-batch augmentations run and how strong they are (units per field).
+
+    The defaults switch every augmentation off.
+    """
+
+    crop: Bool = False  # random offset inside the clip instead of the fixed frame grid
+    key_shift: NonNegativeInt = 0  # largest pitch shift, semitones
+    stretch: Annotated[float, Strict(), Field(ge=0, lt=0.5)] = 0.0  # largest relative tempo change (0.1 = +-10%)
+    gain_db: NonNegativeFloat = 0.0  # largest level change, dB
+    tilt_db: NonNegativeFloat = 0.0  # largest tilt from the lowest to the highest band, dB
+    time_masks: NonNegativeInt = 0  # time masks per frame
+    time_mask_seconds: NonNegativeFloat = 0.0  # widest time mask, s
+    freq_masks: NonNegativeInt = 0  # frequency masks per frame
+    freq_mask_bands: NonNegativeInt = 0  # widest frequency mask, mel bands
+    mixup: NonNegativeFloat = 0.0  # Beta(alpha, alpha) parameter of frame-pair mixing
+
+    @property
+    def reads_next_frame(self) -> bool:
+        """Whether a sample needs the clip's following frame (random crop or tempo jitter)."""
+        return self.crop or self.stretch > 0
+
+
+@section
+class TrainParams:
+    """Optimisation: epochs, batch size, AdamW peak learning rate and weight decay, early stopping, augmentation."""
+
+    epochs: PositiveInt = 30
+    batch_size: PositiveInt = 32
+    learning_rate: PositiveFloat = 0.001  # peak of the warm-up + cosine schedule
+    warmup_epochs: NonNegativeInt = 1
+    weight_decay: NonNegativeFloat = 1e-4  # AdamW's decoupled weight decay
+    patience: NonNegativeInt = 10  # epochs without a better validation clip score before stopping
+    input_norm: InputNorm = "band"  # band = per-mel-band standardisation; global = one mean and std
+    augment: AugmentParams = AugmentParams()
+
+
+@section
+class ValidateParams:
+    """The validation stage: bootstrap resamples for the 95% confidence intervals."""
+
+    n_boot: PositiveInt = 1000
+
+
+@section
+class PredictParams:
+    """Notebook 04 and `genrecrnn predict`: files to classify, window length and hop (s), top-k shown."""
+
+    audio: tuple[Str, ...] = ()  # files or folders; empty = the first test clip
+    window_seconds: PositiveFloat = 30.0
+    window_hop_seconds: PositiveFloat = 30.0
+    top_k: PositiveInt = 3
+
+
+@section
+class Params:
+    """The whole of params.yaml: shared keys (seed, sample rate in Hz, genres) and one section per stage."""
+
+    seed: NonNegativeInt = 42
+    sample_rate: PositiveInt = 22050
+    genres: tuple[Str, ...] = ()
+    paths: PathsParams = PathsParams()
+    data: DataParams = DataParams()
+    features: FeaturesParams = FeaturesParams()
+    model: ModelParams = ModelParams()
+    train: TrainParams = TrainParams()
+    validate: ValidateParams = ValidateParams()
+    predict: PredictParams = PredictParams()
+
+    @model_validator(mode="after")
+    def _genres_sorted_and_unique(self) -> Params:
+        if len(self.genres) < 2 or not all(self.genres):
+            raise ValueError(f"genres must list at least two non-empty names, got {list(self.genres)}")
+        if list(self.genres) != sorted(set(self.genres)):
+            raise ValueError(f"genres must be sorted and unique (label i = genres[i]), got {list(self.genres)}")
+        return self
+
+
+SECTIONS = tuple(name for name, kind in get_type_hints(Params).items() if dataclasses.is_dataclass(kind))
+
+
+def parse_section(cls: type[S], values: Any, *, name: str = "", source: str = PARAMS_FILE) -> S:
+    """Validate a mapping as section `cls` (every field present); ConfigError names each bad key.
+
+    `name` is the section's dotted name in params.yaml ("train"), used in messages.
+    """
+    if isinstance(values, cls):
+        return values
+    if not isinstance(values, dict):
+        raise ConfigError(f"{source}: {name or 'the file'} must be a mapping of keys, got {values!r}")
+    missing = _missing_keys(cls, values, name)
+    if missing:
+        raise ConfigError(f"{source}: missing key(s) {', '.join(missing)}")
+    try:
+        return cls(**values)
+    except SectionError as err:
+        raise SectionError(err.errors, cls, name, source) from None
+
+
+def section_of(name: str, values: Any, *, source: str = PARAMS_FILE) -> Any:
+    """The params.yaml section `name` ("train", "paths", ...) as its typed class, from a mapping or an instance.
+
+    Notebooks receive sections as plain mappings (papermill's parameters) and turn them into
+    sections with this, once, in the cell after the parameters cell.
+    """
+    kind = get_type_hints(Params).get(name)
+    if not dataclasses.is_dataclass(kind):
+        raise ConfigError(f"{source}: {name!r} is not a params.yaml section; sections: {', '.join(SECTIONS)}")
+    return parse_section(kind, values, name=name, source=source)
+
+
+def _missing_keys(cls: type, values: dict, prefix: str) -> list[str]:
+    """Dotted names of the fields of `cls` (recursing into sections) that `values` lacks."""
+    out = []
+    for field, kind in get_type_hints(cls).items():
+        name = f"{prefix}.{field}" if prefix else field
+        if field not in values:
+            out.append(name)
+        elif dataclasses.is_dataclass(kind) and isinstance(values[field], dict):
+            out += _missing_keys(kind, values[field], name)
+    return out
+
+
+def _describe(error: dict, cls: type, prefix: str) -> str:
+    """One pydantic error as "<dotted key>: <message>", listing the allowed keys for an unknown one."""
+    loc = [str(part) for part in error["loc"] if part != "__root__"]
+    key = ".".join(filter(None, [prefix, *loc]))
+    if error["type"] == "unexpected_keyword_argument":
+        owner = _section_at(cls, loc[:-1])
+        allowed = ", ".join(".".join(filter(None, [prefix, *loc[:-1], f.name])) for f in dataclasses.fields(owner))
+        return f"unknown key {key}; allowed here: {allowed}"
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] in ("literal_error", "missing_argument"):
+        return f"{key}: {message}, got {error.get('input')!r}"
+    got = "" if error["type"] == "value_error" else f", got {error['input']!r}"
+    return f"{key}: {message}{got}" if key else f"{message}{got}"
+
+
+def _section_at(cls: type, loc: list[str]) -> type:
+    """The section class reached from `cls` by following field names in `loc`."""
+    for part in loc:
+        kind = get_type_hints(cls).get(part)
+        cls = kind if dataclasses.is_dataclass(kind) else cls
+    return cls
 
 
 def find_project_root(start: Path | None = None) -> Path:
@@ -123,89 +293,41 @@ def find_project_root(start: Path | None = None) -> Path:
     )
 
 
-def load_params(path: Path | str | None = None) -> dict[str, Any]:
+def load_params(path: Path | str | None = None) -> Params:
     """Read params.yaml with the safe loader and validate it; `path` defaults to the project's."""
     path = Path(path) if path is not None else find_project_root() / PARAMS_FILE
     if not path.is_file():
         raise ConfigError(f"{path}: parameter file not found")
     try:
-        params = yaml.safe_load(path.read_text())
+        values = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML ({err})") from err
-    validate_params(params, source=str(path))
-    return params
+    return parse_section(Params, values, source=str(path))
 
 
-def validate_params(params: Any, *, source: str = PARAMS_FILE) -> None:
-    """Raise ConfigError naming the key if `params` does not match SCHEMA or a value is out of range."""
-    if not isinstance(params, dict):
-        raise ConfigError(f"{source}: expected a mapping of sections, got {type(params).__name__}")
-    _check_mapping(params, SCHEMA, source, prefix="")
-    if params["data"]["source"] not in DATA_SOURCES:
-        raise ConfigError(f"{source}: data.source={params['data']['source']!r}; allowed: {', '.join(DATA_SOURCES)}")
-    genres = params["genres"]
-    if len(genres) < 2 or not all(isinstance(g, str) and g for g in genres):
-        raise ConfigError(f"{source}: genres must list at least two non-empty names, got {genres}")
-    if list(genres) != sorted(set(genres)):
-        raise ConfigError(f"{source}: genres must be sorted and unique (label i = genres[i]), got {genres}")
-    data = params["data"]
-    fractions = (data["val_fraction"], data["test_fraction"])
-    if not all(0 < f < 1 for f in fractions) or sum(fractions) >= 1:
-        raise ConfigError(
-            f"{source}: data.val_fraction and data.test_fraction must be in (0, 1) and sum below 1, got {fractions}"
-        )
-    if not 0 <= data["difficulty"] <= 1:
-        raise ConfigError(f"{source}: data.difficulty must be in [0, 1], got {data['difficulty']}")
-    if data["timbre"] not in TIMBRES:
-        raise ConfigError(f"{source}: data.timbre={data['timbre']!r}; allowed: {', '.join(TIMBRES)}")
-    train = params["train"]
-    if train["input_norm"] not in INPUT_NORMS:
-        raise ConfigError(f"{source}: train.input_norm={train['input_norm']!r}; allowed: {', '.join(INPUT_NORMS)}")
-    negative = [f"augment.{k}" for k, v in train["augment"].items() if not isinstance(v, bool) and v < 0]
-    negative += [k for k in ("warmup_epochs", "weight_decay", "patience") if train[k] < 0]
-    if negative:
-        raise ConfigError(f"{source}: train.{', train.'.join(negative)} must not be negative")
-    if not 0 <= params["model"]["dropout"] < 1:
-        raise ConfigError(f"{source}: model.dropout must be in [0, 1), got {params['model']['dropout']}")
-    filters = params["model"]["filters"]
-    if len(filters) != 5 or not all(isinstance(f, int) and f > 0 for f in filters):
-        raise ConfigError(f"{source}: model.filters must be five positive integers, got {filters}")
+def as_dict(section_value: Any) -> dict[str, Any]:
+    """A section as plain, JSON-ready values (tuples become lists): what papermill passes to a notebook."""
+    return _plain(dataclasses.asdict(section_value))
 
 
-def _check_mapping(values: dict, schema: dict, source: str, *, prefix: str) -> None:
-    """Check keys and types of one mapping level against the schema, recursing into sections."""
-    unknown = sorted(set(values) - set(schema))
-    if unknown:
-        raise ConfigError(
-            f"{source}: unknown key(s) {', '.join(prefix + k for k in unknown)}; "
-            f"allowed here: {', '.join(prefix + k for k in schema)}"
-        )
-    missing = sorted(set(schema) - set(values))
-    if missing:
-        raise ConfigError(f"{source}: missing key(s) {', '.join(prefix + k for k in missing)}")
-    for key, expected in schema.items():
-        value, name = values[key], prefix + key
-        if isinstance(expected, dict):
-            if not isinstance(value, dict):
-                raise ConfigError(f"{source}: {name} must be a section (mapping), got {value!r}")
-            _check_mapping(value, expected, source, prefix=name + ".")
-            continue
-        # bool is an int subclass; a `true` where a number belongs is a typo, not a 1.
-        if (isinstance(value, bool) and expected is not bool) or not isinstance(value, expected):
-            kind = expected.__name__ if isinstance(expected, type) else "number"
-            raise ConfigError(f"{source}: {name} must be a {kind}, got {value!r}")
-        if key in _POSITIVE and value <= 0:
-            raise ConfigError(f"{source}: {name} must be positive, got {value!r}")
+def _plain(value: Any) -> Any:
+    """Tuples to lists, recursively, so that values compare equal to what YAML and JSON give back."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
-def with_overrides(params: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+def with_overrides(params: Params, overrides: dict[str, Any]) -> Params:
     """Copy of `params` with dotted-key overrides applied (e.g. {"train.epochs": 2}), revalidated."""
-    out = copy.deepcopy(params)
+    values = copy.deepcopy(as_dict(params))
     for dotted, value in overrides.items():
         *parents, leaf = dotted.split(".")
-        node = out
+        node = values
         for part in parents:
+            if not isinstance(node.get(part), dict):
+                raise ConfigError(f"overrides: {dotted}: no section {part!r}")
             node = node[part]
         node[leaf] = value
-    validate_params(out, source="overrides")
-    return out
+    return parse_section(Params, values, source="overrides")

@@ -24,6 +24,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 from tqdm.auto import tqdm
 
 from genrecrnn.audio import AUDIO_EXTENSIONS, audio_info, load_audio
+from genrecrnn.config import DataParams, section_of
 from genrecrnn.errors import AudioError, DataError
 from genrecrnn.fileio import atomic_write_text
 
@@ -360,30 +361,22 @@ def _label_dirs(root: Path, *, recursive: bool = True) -> list[str]:
 
 
 def prepare_dataset(
+    data: DataParams,
     *,
-    source: str,
-    root: Path | str,
     out_dir: Path | str,
     genres: Sequence[str],
     sample_rate: int,
-    clips_per_genre: int,
-    clip_seconds: float,
-    difficulty: float,
-    timbre: str,
     seed: int,
-    split_file: str,
-    group_file: str,
-    val_fraction: float,
-    test_fraction: float,
-    min_seconds: float,
     progress: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """The data stage: find or generate the clips, write manifest, split and genres; return (manifest, split, missing).
 
-    For source "synthetic" the clips are generated into `out_dir/audio` (`clips_per_genre`, `clip_seconds`,
-    `difficulty` and `timbre` apply to it only); for "gtzan" and "folder" they are read where they are
-    (`root`). `missing` lists split-file names not found.
+    For source "synthetic" the clips are generated into `out_dir/audio` at `sample_rate` Hz
+    (`clips_per_genre`, `clip_seconds`, `difficulty` and `timbre` apply to it only); for "gtzan" and
+    "folder" they are read where they are (`data.root`). `missing` lists split-file names not found.
     """
+    data = section_of("data", data)
+    source, root, split_file, group_file = data.source, data.root, data.split_file, data.group_file
     from genrecrnn.synth import generate_dataset  # only the synthetic source needs it
 
     out_dir = Path(out_dir)
@@ -392,11 +385,11 @@ def prepare_dataset(
         generate_dataset(
             audio,
             genres=genres,
-            clips_per_genre=clips_per_genre,
-            seconds=clip_seconds,
+            clips_per_genre=data.clips_per_genre,
+            seconds=data.clip_seconds,
             sr=sample_rate,
-            difficulty=difficulty,
-            timbre=timbre,
+            difficulty=data.difficulty,
+            timbre=data.timbre,
             seed=seed,
             progress=progress,
         )
@@ -406,7 +399,7 @@ def prepare_dataset(
     else:
         files = list_labelled_files(root)
     check_genres(files["genre"].unique(), genres, root=root if source != "synthetic" else out_dir)
-    manifest = build_manifest(files, genres=genres, min_seconds=min_seconds, progress=progress)
+    manifest = build_manifest(files, genres=genres, min_seconds=data.min_seconds, progress=progress)
     if split_file and group_file:
         raise DataError(
             f"data.split_file ({split_file}) and data.group_file ({group_file}) are both set: a split file fixes "
@@ -420,7 +413,7 @@ def prepare_dataset(
         if group_file:
             manifest, groups = add_groups(manifest, group_file), "group"
         split = stratified_split(
-            manifest, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed, groups=groups
+            manifest, val_fraction=data.val_fraction, test_fraction=data.test_fraction, seed=seed, groups=groups
         )
     write_dataset_index(out_dir, manifest, split, genres)
     return manifest, split, missing

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from genrecrnn.config import DataParams
 from genrecrnn.errors import ConfigError
 from genrecrnn.fileio import atomic_write_text
 
@@ -21,9 +22,9 @@ END = "# <<< user files"
 _BLOCK = re.compile(rf"^(?P<indent>[ \t]*){re.escape(BEGIN)}\n(?P<body>.*?)^[ \t]*{re.escape(END)}$", re.M | re.S)
 
 
-def user_files(data: dict) -> list[str]:
+def user_files(data: DataParams) -> list[str]:
     """The user files params.yaml's `data` section sets, in USER_FILE_KEYS order (empty values left out)."""
-    return [data[key] for key in USER_FILE_KEYS if data.get(key)]
+    return [getattr(data, key) for key in USER_FILE_KEYS if getattr(data, key)]
 
 
 def _block(text: str, dvc_yaml: Path | str) -> re.Match:
@@ -51,7 +52,7 @@ def write_user_files(dvc_yaml: Path | str, files: list[str]) -> bool:
     return new != text
 
 
-def check_user_files(dvc_yaml: Path | str, data: dict) -> None:
+def check_user_files(dvc_yaml: Path | str, data: DataParams) -> None:
     """ConfigError unless dvc.yaml's data stage lists exactly the user files params.yaml sets."""
     want, have = user_files(data), declared_user_files(dvc_yaml)
     if want != have:

@@ -22,11 +22,13 @@ import librosa
 import numpy as np
 import pandas as pd
 import scipy.fft
+from pydantic import model_validator
 from scipy import sparse
 from tqdm.auto import tqdm
 
 from genrecrnn.audio import load_audio
-from genrecrnn.errors import AudioError, ConfigError, DataError
+from genrecrnn.config import FeaturesParams, PositiveInt, parse_section, section, section_of
+from genrecrnn.errors import AudioError, DataError
 from genrecrnn.fileio import replace_dir
 
 LOGMEL_FILE = "logmel.f32"
@@ -35,25 +37,17 @@ META_FILE = "meta.json"
 FAILURES_FILE = "failures.csv"
 
 
-@dataclass(frozen=True)
-class FeatureConfig:
-    """Log-mel and framing settings: rate (Hz), FFT size and hop (samples), frame length/hop (s)."""
+@section
+class FeatureConfig(FeaturesParams):
+    """The `features` section plus the shared sample rate (Hz): everything that defines a frame."""
 
-    sample_rate: int = 22050
-    n_fft: int = 2048
-    hop_length: int = 512
-    n_mels: int = 128
-    frame_seconds: float = 3.0
-    frame_hop_seconds: float = 3.0
+    sample_rate: PositiveInt = 22050
 
-    def __post_init__(self) -> None:
-        for name, value in asdict(self).items():
-            if value <= 0:
-                raise ConfigError(f"features.{name} must be positive, got {value}")
-        if self.hop_length > self.n_fft:
-            raise ConfigError(f"features.hop_length ({self.hop_length}) must not exceed n_fft ({self.n_fft})")
+    @model_validator(mode="after")
+    def _whole_frames(self) -> FeatureConfig:
         if self.frame_columns < 2:
-            raise ConfigError(f"features.frame_seconds={self.frame_seconds} gives fewer than 2 spectrogram columns")
+            raise ValueError(f"frame_seconds={self.frame_seconds} gives fewer than 2 spectrogram columns")
+        return self
 
     @property
     def frame_columns(self) -> int:
@@ -274,6 +268,7 @@ def reference_frames(y: np.ndarray, *, cfg: FeatureConfig) -> np.ndarray:
     return frame_spectrogram(librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=80.0), cfg=cfg)
 
 
-def feature_config(params: dict, sample_rate: int) -> FeatureConfig:
-    """FeatureConfig from the `features` section of params.yaml and the shared sample rate."""
-    return FeatureConfig(sample_rate=sample_rate, **params)
+def feature_config(features: FeaturesParams | dict, sample_rate: int) -> FeatureConfig:
+    """FeatureConfig from the `features` section of params.yaml and the shared sample rate (Hz)."""
+    features = section_of("features", features)
+    return parse_section(FeatureConfig, {**asdict(features), "sample_rate": sample_rate}, name="features")

@@ -7,13 +7,13 @@ read by the LSTM, whose last state feeds a Dense layer and the softmax over genr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import keras
 import numpy as np
 from keras import layers
 
+from genrecrnn.config import ModelParams
 from genrecrnn.errors import ModelError
 
 MODEL_FILE = "crnn.keras"  # inside paths.models, beside its crnn.json sidecar
@@ -22,11 +22,12 @@ MODEL_FILE = "crnn.keras"  # inside paths.models, beside its crnn.json sidecar
 # axis, whose rhythm patterns the LSTM reads, keeps its resolution longer.
 _MEL_POOLS = (4, 2, 2, 2, 2)
 _TIME_POOLS = (2, 2, 2, 2, 1)
+_SEED_WIDTHS = ModelParams()  # the seed study's filters, LSTM and dense units, dropout
 
 
-def pool_sizes(frames: int, n_mels: int) -> list[tuple[int, int]]:
+def pool_sizes(time_steps: int, n_mels: int) -> list[tuple[int, int]]:
     """(time, mel) max-pool size of each of the five blocks, never shrinking an axis below 1."""
-    sizes, t, m = [], frames, n_mels
+    sizes, t, m = [], time_steps, n_mels
     for pt, pm in zip(_TIME_POOLS, _MEL_POOLS):
         pt, pm = min(pt, t), min(pm, m)
         sizes.append((pt, pm))
@@ -36,32 +37,27 @@ def pool_sizes(frames: int, n_mels: int) -> list[tuple[int, int]]:
 
 def build_crnn(
     *,
-    frames: int,
+    time_steps: int,
     n_mels: int,
     n_genres: int,
-    filters: Sequence[int] = (16, 32, 64, 64, 64),
-    lstm_units: int = 64,
-    dense_units: int = 64,
-    dropout: float = 0.3,
+    params: ModelParams = _SEED_WIDTHS,
     input_mean: float | np.ndarray = 0.0,
     input_std: float | np.ndarray = 1.0,
 ) -> keras.Model:
-    """The seed's CRNN for frames of shape (frames, n_mels), softmax over `n_genres`.
+    """The seed's CRNN for frames of shape (time_steps, n_mels), softmax over `n_genres`; widths from `params`.
 
     input_mean and input_std (dB; one value or one per mel band, shape (n_mels,)) standardise the
     log-mel input inside the model, so a saved model carries its own normalisation and prediction
     cannot forget it.
     """
-    if len(filters) != 5:
-        raise ModelError(f"the CRNN has five conv blocks; got {len(filters)} filter counts: {list(filters)}")
-    if n_genres < 2 or frames < 1 or n_mels < 1:
-        raise ModelError(f"need n_genres >= 2 and a non-empty input, got {n_genres=}, {frames=}, {n_mels=}")
+    if n_genres < 2 or time_steps < 1 or n_mels < 1:
+        raise ModelError(f"need n_genres >= 2 and a non-empty input, got {n_genres=}, {time_steps=}, {n_mels=}")
     mean = np.broadcast_to(np.asarray(input_mean, dtype=np.float32), (n_mels,))
     std = np.maximum(np.broadcast_to(np.asarray(input_std, dtype=np.float32), (n_mels,)), 1e-3)
-    inputs = keras.Input(shape=(frames, n_mels), name="logmel")
+    inputs = keras.Input(shape=(time_steps, n_mels), name="logmel")
     x = layers.Normalization(axis=-1, mean=mean, variance=std**2, name="standardise")(inputs)
-    x = layers.Reshape((frames, n_mels, 1), name="add_channel")(x)
-    for i, (n_filters, pool) in enumerate(zip(filters, pool_sizes(frames, n_mels)), start=1):
+    x = layers.Reshape((time_steps, n_mels, 1), name="add_channel")(x)
+    for i, (n_filters, pool) in enumerate(zip(params.filters, pool_sizes(time_steps, n_mels)), start=1):
         x = layers.Conv2D(n_filters, 3, padding="same", use_bias=False, name=f"conv{i}")(x)
         # Pooling before batch norm: Keras 3's (unfused) batch norm then runs on a map 4-8x smaller,
         # which makes a training step about twice as fast (benchmarks/bench_training.py).
@@ -70,9 +66,9 @@ def build_crnn(
         x = layers.Activation("relu", name=f"relu{i}")(x)
     t, m, c = x.shape[1], x.shape[2], x.shape[3]
     x = layers.Reshape((t, m * c), name="to_sequence")(x)
-    x = layers.LSTM(lstm_units, name="lstm")(x)
-    x = layers.Dense(dense_units, activation="relu", name="dense")(x)
-    x = layers.Dropout(dropout, name="dropout")(x)
+    x = layers.LSTM(params.lstm_units, name="lstm")(x)
+    x = layers.Dense(params.dense_units, activation="relu", name="dense")(x)
+    x = layers.Dropout(params.dropout, name="dropout")(x)
     outputs = layers.Dense(n_genres, activation="softmax", name="genre")(x)
     return keras.Model(inputs, outputs, name="crnn")
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import papermill
 
+from genrecrnn.config import Params, as_dict
 from genrecrnn.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -17,12 +18,13 @@ NOTEBOOK_DIR = "notebooks"
 EXECUTED_DIR = "notebooks"  # under paths.results
 
 
-def notebook_parameters(notebook: Path, params: dict) -> dict:
-    """The params.yaml sections a notebook declares in its `parameters` cell, by name."""
+def notebook_parameters(notebook: Path, params: Params) -> dict:
+    """The params.yaml keys and sections a notebook declares in its `parameters` cell, by name, as plain values."""
     declared = papermill.inspect_notebook(str(notebook))
     if not declared:
         raise ConfigError(f"{notebook}: no cell tagged 'parameters'")
-    return {name: params[name] for name in declared if name in params}
+    values = as_dict(params)
+    return {name: values[name] for name in declared if name in values}
 
 
 def provenance(root: Path, *, dataset: str) -> dict[str, str]:
@@ -35,24 +37,24 @@ def provenance(root: Path, *, dataset: str) -> dict[str, str]:
     manifest, _, _ = read_dataset_index(root / dataset)
     return {
         "genrecrnn_version": __version__,
-        "params_md5": hashlib.md5(json.dumps(params, sort_keys=True).encode()).hexdigest(),
+        "params_md5": hashlib.md5(json.dumps(as_dict(params), sort_keys=True).encode()).hexdigest(),
         "manifest_md5": manifest_checksum(manifest),
     }
 
 
-def executed_notebooks(root: Path, params: dict) -> list[Path]:
+def executed_notebooks(root: Path, params: Params) -> list[Path]:
     """Executed copies of the numbered notebooks, in order."""
     sources = sorted((root / NOTEBOOK_DIR).glob("[0-9][0-9]_*.ipynb"))
-    return [root / params["paths"]["results"] / EXECUTED_DIR / s.name for s in sources]
+    return [root / params.paths.results / EXECUTED_DIR / s.name for s in sources]
 
 
-def run_notebook(name: str, *, params: dict, root: Path) -> Path:
+def run_notebook(name: str, *, params: Params, root: Path) -> Path:
     """Execute notebooks/<name>.ipynb from `root`; the executed copy lands in <results>/notebooks/."""
     source = root / NOTEBOOK_DIR / f"{Path(name).stem}.ipynb"
     if not source.is_file():
         available = sorted(p.stem for p in (root / NOTEBOOK_DIR).glob("*.ipynb"))
         raise ConfigError(f"{source}: no such notebook; available: {', '.join(available)}")
-    out = root / params["paths"]["results"] / EXECUTED_DIR / source.name
+    out = root / params.paths.results / EXECUTED_DIR / source.name
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.stem}.tmp.ipynb")
     log.info("executing %s -> %s", source, out)

@@ -255,8 +255,7 @@ def _defaults() -> tuple[Path | None, float, float]:
     except ConfigError:
         return None, 30.0, 30.0
     params = load_params(root / "params.yaml")
-    predict = params["predict"]
-    return root / params["paths"]["models"] / MODEL_FILE, predict["window_seconds"], predict["window_hop_seconds"]
+    return root / params.paths.models / MODEL_FILE, params.predict.window_seconds, params.predict.window_hop_seconds
 
 
 def predict_paths(

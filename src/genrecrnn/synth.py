@@ -32,7 +32,7 @@ import soundfile as sf
 from scipy.signal import butter, lfilter, sosfilt
 from tqdm import tqdm
 
-from genrecrnn.config import TIMBRES
+from genrecrnn.config import DataParams
 from genrecrnn.errors import ConfigError
 
 GTZAN_GENRES: tuple[str, ...] = (
@@ -232,7 +232,7 @@ def synth_clip(
 ) -> np.ndarray:
     """float32 mono signal in [-1, 1], shape (round(seconds*sr),), sr in Hz; `timbre` is one of TIMBRES."""
     _check_genres([genre])
-    _check_args(seconds=seconds, sr=sr, difficulty=difficulty, seed=seed, timbre=timbre)
+    _check_args(seconds=seconds, sr=sr, difficulty=difficulty, timbre=timbre)
     rng = np.random.default_rng([seed, GTZAN_GENRES.index(genre)])
     recipe = _draw_recipe(genre, rng, difficulty)
     if timbre == "shared":  # a stream seeded without the genre, so the sound cannot carry the label
@@ -254,9 +254,7 @@ def generate_dataset(
 ) -> list[Path]:
     """Write <root>/<genre>/<genre>.NNNNN.wav (mono PCM_16) and return the paths, genre then index."""
     _check_genres(genres)
-    _check_args(seconds=seconds, sr=sr, difficulty=difficulty, seed=seed, timbre=timbre)
-    if clips_per_genre < 1:
-        raise ConfigError(f"clips_per_genre must be >= 1, got {clips_per_genre}")
+    _check_args(seconds=seconds, sr=sr, difficulty=difficulty, timbre=timbre, clips_per_genre=clips_per_genre)
     jobs = [(genre, index) for genre in genres for index in range(clips_per_genre)]
     paths = []
     for genre, index in tqdm(jobs, desc=f"synth -> {root}", unit="clip", disable=not progress):
@@ -273,21 +271,11 @@ def _check_genres(genres: Sequence[str]) -> None:
         raise ConfigError(f"unknown genre(s) {unknown or 'none given'}; allowed: {', '.join(GTZAN_GENRES)}")
 
 
-def _check_args(*, seconds: float, sr: int, difficulty: float, seed: int, timbre: str) -> None:
-    """Raise ConfigError for a duration under one sample, sr <= 0 Hz, difficulty outside [0, 1], seed < 0,
-    or a timbre mode not in TIMBRES."""
-    if not seconds > 0:
-        raise ConfigError(f"seconds must be > 0, got {seconds}")
-    if not sr > 0:
-        raise ConfigError(f"sr must be > 0 Hz, got {sr}")
+def _check_args(*, seconds: float, sr: int, difficulty: float, timbre: str, clips_per_genre: int = 1) -> None:
+    """Raise ConfigError for values the `data` section would reject, or a clip shorter than one sample."""
+    DataParams(clip_seconds=seconds, difficulty=difficulty, timbre=timbre, clips_per_genre=clips_per_genre)
     if round(seconds * sr) < 1:
         raise ConfigError(f"seconds={seconds} at sr={sr} Hz is less than one sample")
-    if not 0.0 <= difficulty <= 1.0:
-        raise ConfigError(f"difficulty must be in [0, 1], got {difficulty}")
-    if seed < 0:
-        raise ConfigError(f"seed must be >= 0, got {seed}")
-    if timbre not in TIMBRES:
-        raise ConfigError(f"timbre={timbre!r}; allowed: {', '.join(TIMBRES)}")
 
 
 def _write_wav(path: Path, signal: np.ndarray, sr: int) -> Path:

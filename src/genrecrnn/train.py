@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from genrecrnn.augment import AugmentConfig, augment_batch, crop_positions, read_positions
-from genrecrnn.config import INPUT_NORMS
-from genrecrnn.errors import ConfigError, DataError
+from genrecrnn.augment import augment_batch, crop_positions, read_positions
+from genrecrnn.config import AugmentParams, ModelParams, TrainParams, section_of
+from genrecrnn.errors import DataError
 from genrecrnn.evaluation import clip_probabilities
 from genrecrnn.features import FeatureConfig, FeatureStore
 from genrecrnn.fileio import atomic_write_text
@@ -58,7 +58,7 @@ class FrameBatches(keras.utils.PyDataset):
         batch_size: int,
         shuffle: bool,
         seed: int = 0,
-        augment: AugmentConfig | None = None,
+        augment: AugmentParams | None = None,
         next_rows: np.ndarray | None = None,
         features: FeatureConfig | None = None,
         fill: np.ndarray | None = None,
@@ -311,63 +311,52 @@ def train_crnn(
     store: FeatureStore,
     *,
     n_genres: int,
-    model_params: dict,
-    epochs: int,
-    batch_size: int,
-    learning_rate: float,
-    patience: int,
+    model: ModelParams,
+    train: TrainParams,
     seed: int,
     model_path: Path | str,
-    warmup_epochs: int = 0,
-    weight_decay: float = 0.0,
-    input_norm: str = "band",
-    augment: dict | AugmentConfig | None = None,
     checkpoint_root: Path | str | None = None,
     data_id: str = "",
     callbacks: list[keras.callbacks.Callback] | None = None,
     verbose: int = 2,
 ) -> pd.DataFrame:
-    """Train the CRNN on the store's train split, select the epoch on its val split; save it; return the history.
+    """Train the CRNN (`model` section) on the store's train split as `train` says; select the epoch on val; save it.
 
     AdamW (decoupled `weight_decay`) with a warm-up + cosine learning-rate schedule peaking at
-    `learning_rate`; training batches are augmented by `augment` (the `train.augment` section);
-    the input is standardised per mel band (`input_norm="band"`) or with one mean and std
-    ("global"), from training frames. After every epoch the val clips are scored (`ClipValidation`)
-    and the weights of the epoch with the best `val_clip_score` are kept; training stops after
-    `patience` epochs without improvement. If `checkpoint_root` is given, the state is backed up
-    there after every epoch, early-stopping state included (best weights, best score, patience
-    counter), keyed by a hash of all settings, of the store's frame index (tracks and their split)
-    and of `data_id` (the data manifest's checksum); a rerun with the same settings and data resumes
-    from the last finished epoch and ends with the weights an uninterrupted run would.
+    `learning_rate`; training batches are augmented by `train.augment`; the input is standardised
+    per mel band (`input_norm="band"`) or with one mean and std ("global"), from training frames.
+    After every epoch the val clips are scored (`ClipValidation`) and the weights of the epoch with
+    the best `val_clip_score` are kept; training stops after `patience` epochs without improvement.
+    If `checkpoint_root` is given, the state is backed up there after every epoch, early-stopping
+    state included (best weights, best score, patience counter), keyed by a hash of all settings, of
+    the store's frame index (tracks and their split) and of `data_id` (the data manifest's
+    checksum); a rerun with the same settings and data resumes from the last finished epoch and
+    ends with the weights an uninterrupted run would. Returns the per-epoch history.
     """
-    if input_norm not in INPUT_NORMS:
-        raise ConfigError(f"train.input_norm must be one of {', '.join(INPUT_NORMS)}, got {input_norm!r}")
-    augment = augment if isinstance(augment, AugmentConfig | None) else AugmentConfig(**augment)
-    train, val = store.split("train"), store.split("val")
-    if train.empty or val.empty:
+    model, train = section_of("model", model), section_of("train", train)
+    augment = None if train.augment == AugmentParams() else train.augment  # all off: the plain loader
+    train_rows, val = store.split("train"), store.split("val")
+    if train_rows.empty or val.empty:
         raise DataError("the feature store has no train or no val frames; check the split (data stage)")
     set_determinism(seed)
-    mean, std = input_statistics(store.frames, train["row"].to_numpy(), per_band=input_norm == "band", seed=seed)
-    frames, n_mels = store.config.frame_shape
-    model = build_crnn(
-        frames=frames,
-        n_mels=n_mels,
-        n_genres=n_genres,
-        input_mean=mean,
-        input_std=std,
-        **model_params,
+    mean, std = input_statistics(
+        store.frames, train_rows["row"].to_numpy(), per_band=train.input_norm == "band", seed=seed
+    )
+    time_steps, n_mels = store.config.frame_shape
+    crnn = build_crnn(
+        time_steps=time_steps, n_mels=n_mels, n_genres=n_genres, params=model, input_mean=mean, input_std=std
     )
     train_batches = FrameBatches.of_split(
-        store, train, n_classes=n_genres, batch_size=batch_size, shuffle=True, seed=seed, augment=augment, fill=mean,
-        workers=2 if augment is not None else 1,
+        store, train_rows, n_classes=n_genres, batch_size=train.batch_size, shuffle=True, seed=seed,
+        augment=augment, fill=mean, workers=2 if augment is not None else 1,
     )  # fmt: skip
-    val_batches = FrameBatches.of_split(store, val, n_classes=n_genres, batch_size=batch_size, shuffle=False)
+    val_batches = FrameBatches.of_split(store, val, n_classes=n_genres, batch_size=train.batch_size, shuffle=False)
     schedule = learning_rate_schedule(
-        learning_rate, epochs=epochs, warmup_epochs=warmup_epochs, steps_per_epoch=len(train_batches)
+        train.learning_rate, epochs=train.epochs, warmup_epochs=train.warmup_epochs, steps_per_epoch=len(train_batches)
     )
     # One-hot labels, so that mixup's soft labels and plain ones go through the same loss.
-    model.compile(
-        optimizer=keras.optimizers.AdamW(schedule, weight_decay=weight_decay),
+    crnn.compile(
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=train.weight_decay),
         loss=keras.losses.CategoricalCrossentropy(),
         metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
     )
@@ -376,15 +365,8 @@ def train_crnn(
         key = run_id(
             data_id,
             hashlib.md5(store.index.to_csv(index=False).encode()).hexdigest(),  # frames, tracks and their split
-            model_params,
-            epochs,
-            batch_size,
-            learning_rate,
-            warmup_epochs,
-            weight_decay,
-            input_norm,
-            augment,
-            patience,
+            model,
+            train,
             seed,
             store.config,
             len(store.index),
@@ -396,7 +378,7 @@ def train_crnn(
         None if backup is None else backup / "early_stopping",
         monitor="val_clip_score",
         mode="max",
-        patience=patience,
+        patience=train.patience,
         restore_best_weights=True,
     )
     # The validation scores must be in the logs before anything reads them; early stopping saves its
@@ -416,7 +398,7 @@ def train_crnn(
         *([early_stopping] if backup is None else []),
         *(callbacks or []),
     ]
-    result = model.fit(train_batches, epochs=epochs, callbacks=callbacks, verbose=verbose)
+    result = crnn.fit(train_batches, epochs=train.epochs, callbacks=callbacks, verbose=verbose)
     history = pd.DataFrame(result.history)
     history.insert(0, "epoch", result.epoch)
     if backup is not None and (backup / HISTORY_FILE).is_file():
@@ -424,7 +406,7 @@ def train_crnn(
         logged = pd.read_csv(backup / HISTORY_FILE).drop_duplicates("epoch", keep="last")
         history = logged[["epoch", *[c for c in history.columns if c != "epoch"]]].reset_index(drop=True)
     history["selected"] = history["epoch"] == history.loc[history["val_clip_score"].idxmax(), "epoch"]
-    save_model(model, model_path)
+    save_model(crnn, model_path)
     if backup is not None:
         shutil.rmtree(backup, ignore_errors=True)
     return history
