@@ -12,6 +12,7 @@ import papermill
 
 from genrecrnn.config import Params, as_dict
 from genrecrnn.errors import ConfigError
+from genrecrnn.fileio import atomic_path
 
 log = logging.getLogger(__name__)
 NOTEBOOK_DIR = "notebooks"
@@ -55,22 +56,20 @@ def run_notebook(name: str, *, params: Params, root: Path) -> Path:
         available = sorted(p.stem for p in (root / NOTEBOOK_DIR).glob("*.ipynb"))
         raise ConfigError(f"{source}: no such notebook; available: {', '.join(available)}")
     out = root / params.paths.results / EXECUTED_DIR / source.name
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.tmp.ipynb")
     log.info("executing %s -> %s", source, out)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # the kernel inherits it: no TensorFlow start-up chatter
-    try:
-        papermill.execute_notebook(
-            str(source),
-            str(tmp),
-            parameters=notebook_parameters(source, params),
-            cwd=str(root),
-            kernel_name="python3",
-            progress_bar=False,
-        )
-        os.replace(tmp, out)
-    except papermill.PapermillExecutionError:
-        # Keep the failed run for reading, beside (not over) the last good one.
-        os.replace(tmp, out.with_name(f"{out.stem}.failed.ipynb"))
-        raise
+    with atomic_path(out) as tmp:
+        try:
+            papermill.execute_notebook(
+                str(source),
+                str(tmp),
+                parameters=notebook_parameters(source, params),
+                cwd=str(root),
+                kernel_name="python3",
+                progress_bar=False,
+            )
+        except papermill.PapermillExecutionError:
+            # Keep the failed run for reading, beside (not over) the last good one.
+            os.replace(tmp, out.with_name(f"{out.stem}.failed.ipynb"))
+            raise
     return out

@@ -20,7 +20,6 @@ onset, with tones cached per clip, so a 30 s clip takes a few tens of millisecon
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cache
@@ -34,6 +33,7 @@ from tqdm import tqdm
 
 from genrecrnn.config import DataParams
 from genrecrnn.errors import ConfigError
+from genrecrnn.fileio import atomic_path
 
 GTZAN_GENRES: tuple[str, ...] = (
     "blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock",
@@ -279,11 +279,9 @@ def _check_args(*, seconds: float, sr: int, difficulty: float, timbre: str, clip
 
 
 def _write_wav(path: Path, signal: np.ndarray, sr: int) -> Path:
-    """Write a PCM_16 WAV through a temporary file, so an interrupted run leaves no half file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    sf.write(tmp, signal, sr, format="WAV", subtype="PCM_16")
-    os.replace(tmp, path)
+    """Write a PCM_16 WAV atomically, so an interrupted run leaves no half file."""
+    with atomic_path(path) as tmp:
+        sf.write(tmp, signal, sr, format="WAV", subtype="PCM_16")
     return path
 
 

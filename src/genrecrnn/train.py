@@ -25,7 +25,7 @@ from genrecrnn.config import AugmentParams, ModelParams, TrainParams, section_of
 from genrecrnn.errors import DataError
 from genrecrnn.evaluation import clip_probabilities
 from genrecrnn.features import FeatureConfig, FeatureStore
-from genrecrnn.fileio import atomic_write_text
+from genrecrnn.fileio import atomic_dir, atomic_write_text
 from genrecrnn.model import build_crnn, save_model
 
 log = logging.getLogger(__name__)
@@ -213,12 +213,9 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
         self.state_dir.mkdir(parents=True, exist_ok=True)
         weights = f"best_{self.best_epoch}" if self.best_weights is not None else ""
         if weights and not (self.state_dir / weights).is_dir():
-            tmp = self.state_dir / f"{weights}.tmp"
-            shutil.rmtree(tmp, ignore_errors=True)
-            tmp.mkdir()
-            for i, w in enumerate(self.best_weights):
-                np.save(tmp / f"{i}.npy", np.asarray(w), allow_pickle=False)
-            tmp.rename(self.state_dir / weights)
+            with atomic_dir(self.state_dir / weights) as tmp:
+                for i, w in enumerate(self.best_weights):
+                    np.save(tmp / f"{i}.npy", np.asarray(w), allow_pickle=False)
         state = {
             "epoch": epoch,
             "wait": self.wait,
