@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 from genrecrnn.features import FeatureConfig, open_feature_store, write_feature_store
+from genrecrnn.model import save_model
 from genrecrnn.train import run_id, train_crnn
 
 from conftest import tone, write_wav
@@ -27,6 +28,7 @@ def store(tmp_path_factory):
 
 
 def train(store, path, **kw):
+    """train_crnn with small settings; the model is saved to `path`, the history returned."""
     args = {
         "n_genres": 2,
         "model_params": MODEL,
@@ -35,10 +37,11 @@ def train(store, path, **kw):
         "learning_rate": 0.01,
         "patience": 10,
         "seed": 7,
-        "model_path": path,
         "verbose": 0,
     }
-    return train_crnn(store, **{**args, **kw})
+    model, history = train_crnn(store, **{**args, **kw})
+    save_model(model, path)
+    return history
 
 
 def test_training_learns_and_saves(store, tmp_path):

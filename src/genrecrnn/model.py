@@ -15,6 +15,7 @@ import numpy as np
 from keras import layers
 
 from genrecrnn.errors import ModelError
+from genrecrnn.fileio import atomic_path
 
 MODEL_FILE = "crnn.keras"  # inside paths.models, beside its crnn.json sidecar
 # The first block pools the mel axis by 4: the later convolutions then run on a quarter of the
@@ -92,12 +93,9 @@ def load_model(path: Path | str) -> keras.Model:
 
 
 def save_model(model: keras.Model, path: Path | str) -> None:
-    """Save `model` as .keras under a temporary name, then rename, so a crash leaves no half file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp.keras")
-    model.save(tmp)
-    tmp.replace(path)
+    """Save `model` as .keras atomically (a crash leaves no half file); with its sidecar: classifier.save_classifier."""
+    with atomic_path(path) as tmp:
+        model.save(tmp)
 
 
 def input_shape(model: keras.Model) -> tuple[int, int]:

@@ -26,7 +26,7 @@ from genrecrnn.errors import ConfigError, DataError
 from genrecrnn.evaluation import clip_probabilities
 from genrecrnn.features import FeatureConfig, FeatureStore
 from genrecrnn.fileio import atomic_write_text
-from genrecrnn.model import build_crnn, save_model
+from genrecrnn.model import build_crnn
 
 log = logging.getLogger(__name__)
 HISTORY_FILE = "history.csv"
@@ -317,7 +317,6 @@ def train_crnn(
     learning_rate: float,
     patience: int,
     seed: int,
-    model_path: Path | str,
     warmup_epochs: int = 0,
     weight_decay: float = 0.0,
     input_norm: str = "band",
@@ -326,8 +325,10 @@ def train_crnn(
     data_id: str = "",
     callbacks: list[keras.callbacks.Callback] | None = None,
     verbose: int = 2,
-) -> pd.DataFrame:
-    """Train the CRNN on the store's train split, select the epoch on its val split; save it; return the history.
+) -> tuple[keras.Model, pd.DataFrame]:
+    """Train the CRNN on the store's train split, select the epoch on its val split: (model, per-epoch history).
+
+    Save the model with :func:`genrecrnn.classifier.save_classifier` (it writes the genres and feature settings too).
 
     AdamW (decoupled `weight_decay`) with a warm-up + cosine learning-rate schedule peaking at
     `learning_rate`; training batches are augmented by `augment` (the `train.augment` section);
@@ -424,10 +425,9 @@ def train_crnn(
         logged = pd.read_csv(backup / HISTORY_FILE).drop_duplicates("epoch", keep="last")
         history = logged[["epoch", *[c for c in history.columns if c != "epoch"]]].reset_index(drop=True)
     history["selected"] = history["epoch"] == history.loc[history["val_clip_score"].idxmax(), "epoch"]
-    save_model(model, model_path)
     if backup is not None:
         shutil.rmtree(backup, ignore_errors=True)
-    return history
+    return model, history
 
 
 def save_history(history: pd.DataFrame, path: Path | str) -> None:
