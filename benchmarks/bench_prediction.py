@@ -1,7 +1,7 @@
 """Prediction speed: seconds of audio classified per wall second for a 10-minute file, decode included.
 
 Measures x realtime (audio seconds / wall seconds) for
-- candidate: genrecrnn.predict.predict_file(path, classifier), the `genrecrnn predict` path:
+- candidate: genrecrnn.inference.predict_file(path, classifier), the `genrecrnn predict` path:
   streamed decode, one log-mel per 30 s window, frames of all windows batched through the model;
 - reference: the obvious way: librosa.load(path, sr=22050), then per 30 s window
   librosa.feature.melspectrogram + power_to_db, frames, model.predict(frames) and their mean.
@@ -9,7 +9,7 @@ Both use the same loaded model and file, after one untimed warm-up each, interle
 times; medians are reported, with the model load time (load_classifier) apart and the largest
 difference between the two methods' song probabilities. The file is 20 generated 30 s clips of
 the ten genres, written as 16-bit WAV. The model is the pipeline's models/crnn.keras if present,
-else an untrained build_crnn saved with save_model + save_metadata (the speed is the same).
+else an untrained build_crnn saved with save_classifier (the speed is the same).
 
     python benchmarks/bench_prediction.py --minutes 10
 """
@@ -32,9 +32,10 @@ import numpy as np
 import soundfile as sf
 
 from common import ROOT, machine, peak_rss_mb, table
+from genrecrnn.classifier import load_classifier, metadata_path, save_classifier
 from genrecrnn.features import FeatureConfig, frame_spectrogram
-from genrecrnn.model import MODEL_FILE, build_crnn, save_model
-from genrecrnn.predict import load_classifier, metadata_path, predict_file, save_metadata
+from genrecrnn.inference import predict_file
+from genrecrnn.model import MODEL_FILE, build_crnn
 from genrecrnn.synth import GTZAN_GENRES, clip_seed, synth_clip
 
 TARGET_REALTIME = 1000.0
@@ -57,8 +58,8 @@ def model_file(folder: Path) -> tuple[Path, str]:
         return trained, f"trained ({trained.relative_to(ROOT)})"
     cfg = FeatureConfig()
     path = folder / MODEL_FILE
-    save_model(build_crnn(time_steps=cfg.frame_columns, n_mels=cfg.n_mels, n_genres=len(GTZAN_GENRES)), path)
-    save_metadata(path, genres=list(GTZAN_GENRES), features=cfg)
+    model = build_crnn(time_steps=cfg.frame_columns, n_mels=cfg.n_mels, n_genres=len(GTZAN_GENRES))
+    save_classifier(path, model=model, genres=list(GTZAN_GENRES), feature_config=cfg)
     return path, "untrained build_crnn"
 
 
@@ -89,7 +90,7 @@ def main() -> None:
         t0 = time.perf_counter()
         classifier = load_classifier(model_path)
         load_s = time.perf_counter() - t0
-        cfg = classifier.features
+        cfg = classifier.feature_config
 
         methods = {
             "reference": lambda: reference(audio, classifier.model, cfg),

@@ -92,19 +92,18 @@ def run(params: Params, folder: Path) -> dict:
     from genrecrnn.baseline import baseline_probabilities
     from genrecrnn.evaluation import clip_probabilities, paired_comparison
     from genrecrnn.features import open_feature_store
-    from genrecrnn.model import load_model, predict_frames
+    from genrecrnn.model import predict_frames
     from genrecrnn.train import train_crnn
 
     store = open_feature_store(folder / "features")
     n_genres = len(params.genres)
     start = time.perf_counter()
-    history = train_crnn(
-        store, n_genres=n_genres, model=params.model, train=params.train, seed=params.seed,
-        model_path=folder / "crnn.keras", verbose=0,
+    model, history = train_crnn(
+        store, n_genres=n_genres, model=params.model, train=params.train, seed=params.seed, verbose=0,
     )  # fmt: skip
     seconds = time.perf_counter() - start
     test = store.split("test")
-    probs = predict_frames(load_model(folder / "crnn.keras"), np.asarray(store.frames[test["row"].to_numpy()]))
+    probs = predict_frames(model, np.asarray(store.frames[test["row"].to_numpy()]))
     clip_p, ids, clip_y = clip_probabilities(probs, test["track_id"].to_numpy(), test["label"].to_numpy())
     base_table, base_p = baseline_probabilities(store, n_genres=n_genres, seed=params.seed)
     order = {t: i for i, t in enumerate(base_table["track_id"])}

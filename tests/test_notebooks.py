@@ -66,3 +66,35 @@ def test_failed_notebook_keeps_the_last_good_output(tmp_path):
     assert (good.parent / "09_check.failed.ipynb").is_file()
     with pytest.raises(ConfigError, match="no such notebook"):
         run_notebook("99_nothing", params=params, root=tmp_path)
+
+
+def _code(path) -> ast.Module:
+    """The notebook's code cells parsed as one module."""
+    return ast.parse("\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"))
+
+
+def _calls(tree: ast.AST, name: str) -> list[ast.Call]:
+    return [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", None) == name]
+
+
+def test_notebook_04_runs_the_predict_commands_code():
+    import inspect
+
+    from genrecrnn import cli
+
+    tree = _code(ROOT / "notebooks" / "04_prediction.ipynb")
+    imported = {(n.module, a.name) for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
+    assert ("genrecrnn.inference", "PredictionRun") in imported and _calls(tree, "PredictionRun")
+    assert "PredictionRun(" in inspect.getsource(cli.cmd_predict)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_run_identity_is_fed_exactly_the_parameters_the_notebook_received(path):
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    declared = {node.targets[0].id for node in ast.parse(cell.source).body}
+    (call,) = _calls(_code(path), "run_identity")
+    given = call.args[0]
+    assert isinstance(given, ast.Dict), "run_identity gets the parameters as a literal {name: name} dict"
+    assert {ast.literal_eval(k) for k in given.keys} == declared
+    assert all(ast.literal_eval(k) == v.id for k, v in zip(given.keys, given.values))

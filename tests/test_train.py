@@ -5,6 +5,7 @@ import pytest
 
 from genrecrnn.config import ModelParams, TrainParams
 from genrecrnn.features import FeatureConfig, open_feature_store, write_feature_store
+from genrecrnn.model import save_model
 from genrecrnn.train import run_id, train_crnn
 
 from conftest import tone, write_wav
@@ -39,10 +40,15 @@ RUN = ("checkpoint_root", "callbacks", "data_id")
 
 
 def train(store, path, **kw):
-    """train_crnn with small settings; keyword arguments override the `train` section or name run arguments."""
+    """train_crnn with small settings; keyword arguments override the `train` section or name run arguments.
+
+    The model is saved to `path`, the history returned.
+    """
     run = {k: kw.pop(k) for k in RUN if k in kw}
     settings = TrainParams(**{**SETTINGS, **kw})
-    return train_crnn(store, n_genres=2, model=MODEL, train=settings, seed=7, model_path=path, verbose=0, **run)
+    model, history = train_crnn(store, n_genres=2, model=MODEL, train=settings, seed=7, verbose=0, **run)
+    save_model(model, path)
+    return history
 
 
 def test_training_learns_and_saves(store, tmp_path):

@@ -7,7 +7,10 @@ import logging
 import sys
 from pathlib import Path
 
-from genrecrnn.errors import GenreCRNNError
+import numpy as np
+
+from genrecrnn.combine import COMBINE_METHODS
+from genrecrnn.errors import ConfigError, GenreCRNNError, ModelError
 
 log = logging.getLogger("genrecrnn")
 
@@ -79,18 +82,64 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     """Classify audio files or folders; print a table (and write JSON); non-zero exit if any file failed."""
-    from genrecrnn.predict import predict_paths
+    from genrecrnn.classifier import load_classifier
+    from genrecrnn.fileio import atomic_write_json
+    from genrecrnn.inference import PredictionRun
 
-    return predict_paths(
+    default_model, default_win, default_hop = _predict_defaults()
+    model_path = args.model or default_model
+    if model_path is None:
+        raise ModelError("no --model given and no genrecrnn project here; pass --model path/to/crnn.keras")
+    window_seconds, window_hop_seconds = args.window_seconds, args.hop_seconds
+    if window_seconds is None:  # params.yaml's windows; a window given alone gets non-overlapping hops
+        window_seconds, window_hop_seconds = default_win, window_hop_seconds or default_hop
+    classifier = load_classifier(model_path)
+    run = PredictionRun(
         args.paths,
-        model_path=args.model,
-        top_k=args.top_k,
-        json_path=args.json,
-        timeline=args.timeline,
-        window_seconds=args.window_seconds,
-        window_hop_seconds=args.hop_seconds,
+        classifier,
+        window_seconds=window_seconds,
+        window_hop_seconds=window_hop_seconds or window_seconds,
         combine=args.combine,
     )
+    try:
+        for _, result, error in run:
+            if result is None:
+                print(f"error: {error}", file=sys.stderr)
+            else:
+                print(format_result(result, top_k=args.top_k, timeline=args.timeline, genres=classifier.genres))
+    finally:
+        # Even an interrupted run (Ctrl-C, a crash) keeps the files it finished.
+        if args.json is not None:
+            atomic_write_json(args.json, run.report(top_k=args.top_k))
+    return 1 if run.failures else 0
+
+
+def _predict_defaults() -> tuple[Path | None, float, float]:
+    """Model path and window settings from the project's params.yaml, if run inside a project."""
+    from genrecrnn.config import find_project_root, load_params
+    from genrecrnn.model import MODEL_FILE
+
+    try:
+        root = find_project_root()
+    except ConfigError:
+        return None, 30.0, 30.0
+    params = load_params(root / "params.yaml")
+    return root / params.paths.models / MODEL_FILE, params.predict.window_seconds, params.predict.window_hop_seconds
+
+
+def format_result(result: dict, *, top_k: int, timeline: bool, genres: list[str]) -> str:
+    """Human-readable lines for one file: top genres with probabilities, optionally the window timeline."""
+    from genrecrnn.inference import top_genres
+
+    lines = [f"{result['path']}  ({result['duration']:.1f} s, {len(result['windows'])} window(s))"]
+    lines += [f"  {g:<12} {p:6.1%}" for g, p in top_genres(result, top_k)]
+    if result["note"]:
+        lines.append(f"  note: {result['note']}")
+    if timeline:
+        for w in result["windows"]:
+            best = int(np.argmax(w["probabilities"]))
+            lines.append(f"  {w['start']:8.1f}s  {genres[best]:<12} {w['probabilities'][best]:6.1%}")
+    return "\n".join(lines)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -118,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--timeline", action="store_true", help="show the top genre of every window")
     pr.add_argument("--window-seconds", type=float, default=None, help="window length (default: params.yaml)")
     pr.add_argument("--hop-seconds", type=float, default=None, help="window hop (default: params.yaml)")
-    pr.add_argument("--combine", choices=("mean", "vote"), default="mean", help="how windows are combined")
+    pr.add_argument("--combine", choices=COMBINE_METHODS, default="mean", help="how windows are combined")
     pr.set_defaults(func=cmd_predict)
     return parser
 

@@ -52,9 +52,9 @@ from sklearn.metrics import (
     roc_curve,
 )
 
+from genrecrnn.combine import combine_probabilities
 from genrecrnn.errors import EvaluationError
 
-CLIP_METHODS = ("mean", "vote")
 BOOTSTRAP_METRICS = ("accuracy", "f1_macro")
 PAIRED_KEYS = (
     "accuracy_diff",
@@ -130,10 +130,9 @@ def clip_probabilities(
     """Frame probs (n, k) -> clip probs (m, k), clip ids (m,) in first-seen order, labels (m,)|None.
 
     ``method="mean"`` averages the frame probabilities; ``"vote"`` gives the fraction of a clip's
-    frames whose argmax is each genre. Raises if one clip's frames carry different labels.
+    frames whose argmax is each genre (:func:`genrecrnn.combine.combine_probabilities`). Raises if
+    one clip's frames carry different labels.
     """
-    if method not in CLIP_METHODS:
-        raise EvaluationError(f"method must be one of {CLIP_METHODS}, got {method!r}")
     p = _check_probs(probs)
     ids = np.asarray(track_ids)
     if ids.shape != (p.shape[0],):
@@ -141,11 +140,7 @@ def clip_probabilities(
     codes, clip_ids = pd.factorize(ids, sort=False)  # order of first appearance
     if np.any(codes < 0):
         raise EvaluationError("track_ids contains missing values (None/NaN)")
-    # "vote" turns each frame into a one-hot of its argmax, so both methods are a per-clip mean.
-    rows = p if method == "mean" else np.eye(p.shape[1])[p.argmax(axis=1)]
-    sums = np.zeros((len(clip_ids), p.shape[1]))
-    np.add.at(sums, codes, rows)
-    clip_probs = sums / np.bincount(codes)[:, None]
+    clip_probs = combine_probabilities(p, codes, method=method)
     if y_true is None:
         return clip_probs, np.asarray(clip_ids), None
     y = _check_labels(y_true, p.shape[0], p.shape[1], "y_true")

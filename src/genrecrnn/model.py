@@ -89,7 +89,7 @@ def load_model(path: Path | str) -> keras.Model:
 
 
 def save_model(model: keras.Model, path: Path | str) -> None:
-    """Save `model` as .keras atomically (a temporary .keras name, then a rename), so a crash leaves no half file."""
+    """Save `model` as .keras atomically (a crash leaves no half file); with its sidecar: classifier.save_classifier."""
     with atomic_path(path) as tmp:
         model.save(tmp)
 

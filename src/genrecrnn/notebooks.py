@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 from pathlib import Path
@@ -26,21 +24,6 @@ def notebook_parameters(notebook: Path, params: Params) -> dict:
         raise ConfigError(f"{notebook}: no cell tagged 'parameters'")
     values = as_dict(params)
     return {name: values[name] for name in declared if name in values}
-
-
-def provenance(root: Path, *, dataset: str) -> dict[str, str]:
-    """What a run was made from: package version, md5 of params.yaml's values, checksum of the data manifest."""
-    from genrecrnn import __version__
-    from genrecrnn.config import load_params
-    from genrecrnn.dataset import manifest_checksum, read_dataset_index
-
-    params = load_params(root / "params.yaml")
-    manifest, _, _ = read_dataset_index(root / dataset)
-    return {
-        "genrecrnn_version": __version__,
-        "params_md5": hashlib.md5(json.dumps(as_dict(params), sort_keys=True).encode()).hexdigest(),
-        "manifest_md5": manifest_checksum(manifest),
-    }
 
 
 def executed_notebooks(root: Path, params: Params) -> list[Path]:

@@ -26,7 +26,7 @@ from genrecrnn.errors import DataError
 from genrecrnn.evaluation import clip_probabilities
 from genrecrnn.features import FeatureConfig, FeatureStore
 from genrecrnn.fileio import atomic_dir, atomic_write_text
-from genrecrnn.model import build_crnn, save_model
+from genrecrnn.model import build_crnn
 
 log = logging.getLogger(__name__)
 HISTORY_FILE = "history.csv"
@@ -311,13 +311,15 @@ def train_crnn(
     model: ModelParams,
     train: TrainParams,
     seed: int,
-    model_path: Path | str,
     checkpoint_root: Path | str | None = None,
     data_id: str = "",
     callbacks: list[keras.callbacks.Callback] | None = None,
     verbose: int = 2,
-) -> pd.DataFrame:
-    """Train the CRNN (`model` section) on the store's train split as `train` says; select the epoch on val; save it.
+) -> tuple[keras.Model, pd.DataFrame]:
+    """Train the CRNN (`model` section) on the store's train split as `train` says, select the epoch on val.
+
+    Returns (the CRNN with the kept epoch's weights, the per-epoch history); save it with
+    :func:`genrecrnn.classifier.save_classifier` (it writes the genres and feature settings too).
 
     AdamW (decoupled `weight_decay`) with a warm-up + cosine learning-rate schedule peaking at
     `learning_rate`; training batches are augmented by `train.augment`; the input is standardised
@@ -328,7 +330,7 @@ def train_crnn(
     state included (best weights, best score, patience counter), keyed by a hash of all settings, of
     the store's frame index (tracks and their split) and of `data_id` (the data manifest's
     checksum); a rerun with the same settings and data resumes from the last finished epoch and
-    ends with the weights an uninterrupted run would. Returns the per-epoch history.
+    ends with the weights an uninterrupted run would.
     """
     model, train = section_of("model", model), section_of("train", train)
     augment = None if train.augment == AugmentParams() else train.augment  # all off: the plain loader
@@ -403,10 +405,9 @@ def train_crnn(
         logged = pd.read_csv(backup / HISTORY_FILE).drop_duplicates("epoch", keep="last")
         history = logged[["epoch", *[c for c in history.columns if c != "epoch"]]].reset_index(drop=True)
     history["selected"] = history["epoch"] == history.loc[history["val_clip_score"].idxmax(), "epoch"]
-    save_model(crnn, model_path)
     if backup is not None:
         shutil.rmtree(backup, ignore_errors=True)
-    return history
+    return crnn, history
 
 
 def save_history(history: pd.DataFrame, path: Path | str) -> None:

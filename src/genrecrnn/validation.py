@@ -1,4 +1,5 @@
-"""The validation stage's outputs: metrics.json (CRNN vs baseline tested on the same clips), tables, predictions.
+"""The validate stage: the test split's frame probabilities, then metrics.json (CRNN vs baseline tested on the
+same clips), tables and predictions.
 
 metrics.json holds the headline numbers only, nested so `dvc metrics show` / `dvc metrics diff` stay
 readable: ``crnn.clip.accuracy``, ``crnn.frame.accuracy``, ``baseline.clip.accuracy``,
@@ -14,10 +15,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from genrecrnn.errors import EvaluationError
+from genrecrnn.classifier import Classifier
+from genrecrnn.errors import EvaluationError, ModelError
 from genrecrnn.evaluation import PAIRED_KEYS, clip_probabilities, paired_comparison, per_genre_table
+from genrecrnn.features import FeatureStore
 from genrecrnn.fileio import atomic_write_json, atomic_write_text
-from genrecrnn.notebooks import provenance
+from genrecrnn.model import predict_frames
 
 CLIP_AGGREGATION = "mean"
 COMPARISON_KEY = "crnn_vs_baseline"
@@ -37,9 +40,22 @@ SUMMARY_METRICS = (
 SUMMARY_COLUMNS = {"CRNN, frame": "frame_", "CRNN, clip": "clip_", "baseline, clip": "baseline_clip_"}
 
 
-def run_identifiers(root: Path, *, paths: dict, model_id: str) -> dict[str, str]:
-    """Strings that trace a number to its run: package version, params hash, data checksum, model id."""
-    return {**provenance(root, dataset=paths["dataset"]), "model_id": model_id}
+def predict_split(
+    classifier: Classifier, store: FeatureStore, split: str, *, batch_size: int = 256
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Probabilities for every stored frame of `split`: (frame index rows, probs (n, n_genres))."""
+    frames = store.split(split).reset_index(drop=True)
+    if store.config != classifier.feature_config:
+        raise ModelError(
+            f"the feature store was made with {store.config}, the model expects {classifier.feature_config}; "
+            "rerun the pipeline (dvc repro)"
+        )
+    rows = frames["row"].to_numpy()
+    probs = [
+        predict_frames(classifier.model, np.asarray(store.frames[rows[i : i + batch_size]]), batch_size=batch_size)
+        for i in range(0, len(rows), batch_size)
+    ]
+    return frames, np.concatenate(probs) if probs else np.empty((0, len(classifier.genres)), np.float32)
 
 
 def clip_table(frames: pd.DataFrame, probs: np.ndarray, *, genres: Sequence[str]) -> pd.DataFrame:

@@ -4,12 +4,13 @@ import jsonschema
 import numpy as np
 import pytest
 
+from genrecrnn.classifier import load_classifier, save_classifier
 from genrecrnn.cli import main
 from genrecrnn.config import ModelParams
 from genrecrnn.errors import AudioError, ModelError
 from genrecrnn.features import FeatureConfig
-from genrecrnn.model import build_crnn, save_model
-from genrecrnn.predict import PREDICTION_SCHEMA, iter_windows, load_classifier, predict_file, save_metadata
+from genrecrnn.inference import PREDICTION_SCHEMA, PredictionRun, iter_windows, predict_file
+from genrecrnn.model import build_crnn
 
 from conftest import SR, tone, write_wav
 
@@ -29,8 +30,7 @@ def model_path(tmp_path_factory):
         input_std=15.0,
     )
     path = tmp_path_factory.mktemp("model") / "crnn.keras"
-    save_model(model, path)
-    save_metadata(path, genres=GENRES, features=cfg)
+    save_classifier(path, model=model, genres=GENRES, feature_config=cfg)
     return path
 
 
@@ -62,18 +62,6 @@ def test_vote_gives_each_window_as_many_votes_as_frames(tmp_path, model_path):
     for w in result["windows"]:
         votes[int(np.argmax(w["probabilities"]))] += w["frames"]
     np.testing.assert_allclose(list(result["probabilities"].values()), votes / 21)
-
-
-def test_a_one_frame_tail_does_not_weigh_like_a_full_window():
-    from genrecrnn.predict import combine_windows
-
-    windows = np.array([[0.6, 0.4, 0.0], [0.0, 1.0, 0.0]])  # a full window for a, a 1-frame tail for b
-    np.testing.assert_allclose(combine_windows(windows, np.array([10, 1])), [6 / 11, 5 / 11, 0])
-    np.testing.assert_allclose(combine_windows(windows, np.array([10, 1]), method="vote"), [10 / 11, 1 / 11, 0])
-    with pytest.raises(ValueError, match="allowed: mean, vote"):
-        combine_windows(windows, np.array([10, 1]), method="median")
-    with pytest.raises(ValueError, match="positive frame counts"):
-        combine_windows(windows, np.array([10, 0]))
 
 
 def test_rate_and_channels_barely_change_the_answer(tmp_path, model_path):
@@ -152,3 +140,21 @@ def test_missing_model_says_dvc_repro(tmp_path, capsys):
     assert "dvc repro" in capsys.readouterr().err
     with pytest.raises(ModelError):
         load_classifier(tmp_path / "none.keras")
+
+
+def test_run_collects_results_and_failures_and_reports_what_is_done(tmp_path, model_path):
+    good = write_wav(tmp_path / "songs" / "good.wav", music(31))
+    (tmp_path / "songs" / "bad.wav").write_bytes(b"")
+    run = PredictionRun([tmp_path / "songs"], load_classifier(model_path), progress=False)
+    assert run.files == [tmp_path / "songs" / "bad.wav", good]
+    first = next(iter(run))
+    assert first[1] is None and "empty file" in first[2]
+    assert run.report()["complete"] is False  # an interrupted run says so
+    assert [p for p, _, _ in run] == [good]  # iterating again goes on where it stopped
+    report = run.report(top_k=1, relative_to=tmp_path)
+    jsonschema.validate(report, PREDICTION_SCHEMA)
+    assert report["complete"] and report["results"][0]["path"] == "songs/good.wav"
+    assert len(report["results"][0]["top"]) == 1 and report["failures"][0]["path"].endswith("bad.wav")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(AudioError, match="no audio files found"):
+        PredictionRun([tmp_path / "empty"], run.classifier)

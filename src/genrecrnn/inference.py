@@ -1,0 +1,248 @@
+"""Genre of any audio file: windows of the training clip length, frames as in training, combined.
+
+A song is cut into windows of `window_seconds` (default 30 s, the GTZAN clip length) every
+`window_hop_seconds`; each window is cut into frames by the same feature function as training;
+a window's probabilities are the mean over its frames and the song's are the mean over its
+windows weighted by their frame counts (so the mean over all frames; with combine="vote", each
+window votes for its top genre with as many votes as it has frames), so a short tail window
+weighs as little as the audio it holds. A trailing
+part shorter than a window is kept as its own window when it holds at least one frame and adds
+audio no earlier window covered; a song shorter than one frame is rejected. Audio is streamed,
+so memory stays bounded for hour-long files.
+
+:class:`PredictionRun` classifies files and folders for both `genrecrnn predict` and notebook 04;
+its report is data (the PREDICTION_SCHEMA document); printing is the command line's (cli.py).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from genrecrnn.audio import AUDIO_EXTENSIONS, audio_info, stream_audio
+from genrecrnn.classifier import Classifier
+from genrecrnn.combine import check_method, combine_probabilities
+from genrecrnn.errors import AudioError
+from genrecrnn.features import FeatureConfig, clip_frames
+from genrecrnn.model import predict_frames
+from genrecrnn.provenance import run_identity
+
+_PROBS = {"type": "object", "additionalProperties": {"type": "number", "minimum": 0, "maximum": 1}}
+_WINDOW = {
+    "type": "object",
+    "required": ["start", "seconds", "frames", "probabilities"],
+    "properties": {
+        "start": {"type": "number"},
+        "seconds": {"type": "number"},
+        "frames": {"type": "integer", "minimum": 1},
+        "probabilities": {"type": "array", "items": {"type": "number"}},
+    },
+}
+# The documented shape of `genrecrnn predict --json` (JSON Schema); a test validates real output against it.
+PREDICTION_SCHEMA = {
+    "type": "object",
+    "required": [
+        "genrecrnn_version",
+        "model_id",
+        "genres",
+        "features",
+        "window_seconds",
+        "window_hop_seconds",
+        "combine",
+        "complete",
+        "results",
+        "failures",
+    ],
+    "properties": {
+        "genres": {"type": "array", "items": {"type": "string"}},
+        "features": {"type": "object"},
+        "complete": {"type": "boolean"},
+        "results": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["path", "duration", "genre", "probabilities", "top", "windows", "note", "combine"],
+                "properties": {
+                    "path": {"type": "string"},
+                    "duration": {"type": "number"},
+                    "genre": {"type": "string"},
+                    "probabilities": _PROBS,
+                    "note": {"type": "string"},
+                    "top": {"type": "array", "items": {"type": "object", "required": ["genre", "probability"]}},
+                    "windows": {"type": "array", "minItems": 1, "items": _WINDOW},
+                },
+            },
+        },
+        "failures": {"type": "array", "items": {"type": "object", "required": ["path", "error"]}},
+    },
+}
+
+
+def iter_windows(
+    path: Path | str, *, cfg: FeatureConfig, window_seconds: float, window_hop_seconds: float
+) -> Iterator[tuple[float, np.ndarray]]:
+    """Yield (start in seconds, mono signal) windows of `path`, streaming; see the module docstring for the rule."""
+    win, hop = int(round(window_seconds * cfg.sample_rate)), int(round(window_hop_seconds * cfg.sample_rate))
+    if win < cfg.min_samples or not 0 < hop <= win:
+        raise ValueError(
+            f"window_seconds={window_seconds:g} must hold one {cfg.frame_seconds:g} s frame and "
+            f"window_hop_seconds={window_hop_seconds:g} must be in (0, window_seconds]"
+        )
+    buffer, start, covered = np.empty(0, np.float32), 0, 0
+    for block in stream_audio(path, sr=cfg.sample_rate):
+        buffer = np.concatenate([buffer, block])
+        while len(buffer) >= win:
+            yield start / cfg.sample_rate, buffer[:win]
+            covered, buffer, start = start + win, buffer[hop:], start + hop
+    if len(buffer) >= cfg.min_samples and start + len(buffer) > covered:
+        yield start / cfg.sample_rate, buffer
+
+
+def predict_file(
+    path: Path | str,
+    classifier: Classifier,
+    *,
+    window_seconds: float = 30.0,
+    window_hop_seconds: float = 30.0,
+    combine: str = "mean",
+    batch_frames: int = 256,
+) -> dict:
+    """Classify one file: dict with the song's genre distribution, top genre and per-window distributions."""
+    check_method(combine)
+    cfg, info = classifier.feature_config, audio_info(path)
+    starts, lengths, counts, window_probs, pending = [], [], [], [], []
+
+    def flush() -> None:
+        if pending:
+            probs = predict_frames(classifier.model, np.concatenate(pending), batch_size=batch_frames)
+            counts = np.cumsum([0, *[len(p) for p in pending]])
+            window_probs.extend(probs[a:b].mean(axis=0) for a, b in zip(counts[:-1], counts[1:]))
+            pending.clear()
+
+    for start, y in iter_windows(path, cfg=cfg, window_seconds=window_seconds, window_hop_seconds=window_hop_seconds):
+        pending.append(clip_frames(y, cfg=cfg, name=str(path)))
+        counts.append(len(pending[-1]))
+        starts.append(start)
+        lengths.append(len(y) / cfg.sample_rate)
+        if sum(len(p) for p in pending) >= batch_frames:
+            flush()
+    flush()
+    if not window_probs:
+        raise AudioError(
+            f"{path}: {info.duration:.2f} s is shorter than one {cfg.frame_seconds:g} s frame; nothing to classify"
+        )
+    windows = np.stack(window_probs)
+    # One song: every window in group 0, weighted by its frames (module docstring).
+    song = combine_probabilities(windows, np.zeros(len(windows), int), weights=np.array(counts), method=combine)[0]
+    note = (
+        ""
+        if info.duration >= window_seconds
+        else (f"shorter than one {window_seconds:g} s window: classified from its {info.duration:.1f} s")
+    )
+    return {
+        "path": str(path),
+        "duration": round(info.duration, 3),
+        "combine": combine,
+        "genre": classifier.genres[int(song.argmax())],
+        "probabilities": {g: float(p) for g, p in zip(classifier.genres, song)},
+        "windows": [
+            {"start": round(s, 3), "seconds": round(n, 3), "frames": int(c), "probabilities": [float(p) for p in w]}
+            for s, n, c, w in zip(starts, lengths, counts, windows)
+        ],
+        "note": note,
+    }
+
+
+def top_genres(result: dict, k: int) -> list[tuple[str, float]]:
+    """The k most probable genres of a prediction, highest first."""
+    return sorted(result["probabilities"].items(), key=lambda kv: -kv[1])[:k]
+
+
+def expand_paths(paths: Sequence[Path]) -> list[Path]:
+    """Files as given plus audio files found recursively in given folders, sorted per folder."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in AUDIO_EXTENSIONS))
+        else:
+            out.append(p)  # a missing or bad file is reported by predict_file with its reason
+    return out
+
+
+class PredictionRun:
+    """Files, and the audio files in folders, classified one by one: `genrecrnn predict` and notebook 04.
+
+    Iterating classifies them, yielding (path, result or None, error message) as each finishes and
+    collecting :attr:`results` and :attr:`failures`; a bad file never stops the rest.
+    :meth:`report` is the PREDICTION_SCHEMA document of what is done so far.
+    """
+
+    def __init__(
+        self,
+        paths: Sequence[Path],
+        classifier: Classifier,
+        *,
+        window_seconds: float = 30.0,
+        window_hop_seconds: float = 30.0,
+        combine: str = "mean",
+        progress: bool = True,
+    ) -> None:
+        check_method(combine)
+        self.files = expand_paths(paths)
+        if not self.files:
+            raise AudioError(f"no audio files found in {', '.join(map(str, paths))}")
+        self.classifier, self.combine, self.progress = classifier, combine, progress
+        self.window_seconds, self.window_hop_seconds = window_seconds, window_hop_seconds
+        self.results: list[dict] = []
+        self.failures: list[dict] = []
+
+    def __iter__(self) -> Iterator[tuple[Path, dict | None, str]]:
+        """Classify the files not yet done, yielding (path, result or None, error) for each."""
+        todo = self.files[len(self.results) + len(self.failures) :]
+        for path in tqdm(todo, disable=not self.progress or len(todo) < 2, desc="predicting", file=sys.stderr):
+            try:
+                result = predict_file(
+                    path,
+                    self.classifier,
+                    window_seconds=self.window_seconds,
+                    window_hop_seconds=self.window_hop_seconds,
+                    combine=self.combine,
+                )
+            except (AudioError, ValueError) as err:
+                self.failures.append({"path": str(path), "error": str(err)})
+                yield path, None, str(err)
+            else:
+                self.results.append(result)
+                yield path, result, ""
+
+    def report(self, *, top_k: int = 3, relative_to: Path | None = None) -> dict:
+        """The PREDICTION_SCHEMA document: run identity and settings, per-file results with their top-k, failures.
+
+        Paths inside `relative_to` are written relative to it (a pipeline output holds no machine paths).
+        """
+        results = [
+            {**r, "top": [{"genre": g, "probability": p} for g, p in top_genres(r, top_k)]} for r in self.results
+        ]
+        if relative_to is not None:
+            results = [{**r, "path": _relative(r["path"], relative_to)} for r in results]
+        return {
+            **run_identity(model_id=self.classifier.model_id),
+            "genres": self.classifier.genres,
+            "features": asdict(self.classifier.feature_config),
+            "window_seconds": self.window_seconds,
+            "window_hop_seconds": self.window_hop_seconds,
+            "combine": self.combine,
+            "complete": len(self.results) + len(self.failures) == len(self.files),
+            "results": results,
+            "failures": self.failures,
+        }
+
+
+def _relative(path: str, root: Path) -> str:
+    """`path` relative to `root` if it lies inside it, else as given."""
+    return str(Path(path).relative_to(root)) if Path(path).is_relative_to(root) else path
