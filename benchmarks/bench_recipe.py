@@ -90,9 +90,10 @@ def run(params: Params, folder: Path) -> dict:
     import numpy as np
 
     from genrecrnn.baseline import baseline_probabilities
-    from genrecrnn.evaluation import clip_probabilities, paired_comparison
+    from genrecrnn.evaluation import clip_probabilities
     from genrecrnn.features import open_feature_store
     from genrecrnn.model import predict_frames
+    from genrecrnn.significance import paired_comparison
     from genrecrnn.train import train_crnn
 
     store = open_feature_store(folder / "features")

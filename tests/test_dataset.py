@@ -2,15 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genrecrnn.dataset import (
-    build_manifest,
-    check_genres,
-    find_gtzan_root,
-    list_labelled_files,
-    read_split_file,
-    stratified_split,
-)
+from genrecrnn.dataset import build_manifest, check_genres, find_gtzan_root, list_labelled_files
 from genrecrnn.errors import DataError
+from genrecrnn.split import read_split_file, stratified_split
 
 from conftest import tone, write_wav
 
@@ -138,7 +132,7 @@ def test_folder_of_mp3_ogg_flac_au_at_mixed_rates_is_usable(tmp_path):
 
 
 def test_group_file_keeps_each_artist_in_one_split_and_stays_stratified(tmp_path):
-    from genrecrnn.dataset import add_groups
+    from genrecrnn.split import add_groups
 
     manifest = manifest_of(make_collection(tmp_path / "c", per_genre=20))
     rows = [(f"{g}.{i:05d}.wav", f"{g}-artist{i // 2}") for g in GENRES for i in range(20)]
@@ -168,7 +162,7 @@ def _write_csv(path, rows, columns):
     ids=["name", "stem", "other extension", "track id"],
 )
 def test_group_file_matches_names_stems_and_track_ids(tmp_path, key):
-    from genrecrnn.dataset import add_groups
+    from genrecrnn.split import add_groups
 
     manifest = manifest_of(make_collection(tmp_path / "c", per_genre=4))
     rows = [(key(g, i), f"{g}-artist{i // 2}") for g in GENRES for i in range(4)]
@@ -178,7 +172,7 @@ def test_group_file_matches_names_stems_and_track_ids(tmp_path, key):
 
 
 def test_group_file_rows_that_match_no_file_are_an_error_naming_them(tmp_path):
-    from genrecrnn.dataset import add_groups
+    from genrecrnn.split import add_groups
 
     manifest = manifest_of(make_collection(tmp_path / "c", per_genre=3))
     rows = [("blues.00000.wav", "a"), ("Blues-00001.mp3", "a"), ("rock/rock.00009", "b")]
@@ -217,7 +211,7 @@ def test_split_file_and_group_file_together_are_refused(tmp_path):
 
 
 def test_identical_recordings_always_land_in_one_split(tmp_path):
-    from genrecrnn.dataset import duplicate_recordings
+    from genrecrnn.split import duplicate_recordings
 
     root = make_collection(tmp_path, per_genre=10)
     for copy in ("blues.00100.wav", "blues.00101.wav"):  # two copies of blues.00003, byte for byte

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from genrecrnn.errors import EvaluationError
-from genrecrnn.evaluation import describe_comparison, evaluate, paired_comparison
+from genrecrnn.evaluation import evaluate
+from genrecrnn.significance import describe_comparison, paired_comparison
 from genrecrnn.validation import (
     align_with_baseline,
     baseline_metrics,

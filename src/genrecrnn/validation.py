@@ -17,10 +17,11 @@ import pandas as pd
 
 from genrecrnn.classifier import Classifier
 from genrecrnn.errors import EvaluationError, ModelError
-from genrecrnn.evaluation import PAIRED_KEYS, clip_probabilities, paired_comparison, per_genre_table
+from genrecrnn.evaluation import clip_probabilities, per_genre_table
 from genrecrnn.features import FeatureStore
 from genrecrnn.fileio import atomic_write_json, atomic_write_text
 from genrecrnn.model import predict_frames
+from genrecrnn.significance import PAIRED_KEYS, paired_comparison
 
 CLIP_AGGREGATION = "mean"
 COMPARISON_KEY = "crnn_vs_baseline"
@@ -136,7 +137,8 @@ def write_curves(results: Path, clips: pd.DataFrame, *, genres: Sequence[str]) -
 
 def baseline_metrics(labels: np.ndarray, probs: np.ndarray, *, genres: Sequence[str], n_boot: int, seed: int) -> dict:
     """Clip-level metrics of the baseline, keys prefixed baseline_clip_, with a Wilson CI on accuracy."""
-    from genrecrnn.evaluation import bootstrap_ci, classification_metrics
+    from genrecrnn.evaluation import classification_metrics
+    from genrecrnn.significance import bootstrap_ci
 
     out = classification_metrics(labels, probs, genres=genres, prefix="baseline_clip_")
     low, high = bootstrap_ci(labels, probs.argmax(axis=1), metric="accuracy", n_boot=n_boot, seed=seed)
