@@ -70,12 +70,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     """Report stage: gather the executed notebooks into results/report.html."""
     from genrecrnn.config import find_project_root, load_params
     from genrecrnn.notebooks import executed_notebooks
-    from genrecrnn.report import build_report
+    from genrecrnn.report import REPORT_FILE, build_report
 
     root = find_project_root()
     params = load_params(root / "params.yaml")
-    out = build_report(executed_notebooks(root, params), root / params["paths"]["results"] / "report.html")
-    print(f"report: {out}")
+    results = root / params["paths"]["results"]
+    out = build_report(
+        executed_notebooks(root, params),
+        results / REPORT_FILE,
+        results=results,
+        dataset=root / params["paths"]["dataset"],
+        data=params["data"],
+    )
+    print(f"report: {out.relative_to(root)}")
     return 0
 
 
