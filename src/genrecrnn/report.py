@@ -120,13 +120,15 @@ HEADLINE_ROWS: tuple[tuple[str, str, str | None], ...] = (
 
 _CSS = """
 <style>
-.gc-summary { font-family: system-ui, sans-serif; max-width: 1100px; margin: 0 auto; line-height: 1.4; }
+.gc-summary { font-family: system-ui, sans-serif; max-width: 1280px; margin: 0 auto; line-height: 1.4; }
 .gc-summary h1 { margin-bottom: 0.2em; }
 .gc-summary table { border-collapse: collapse; margin: 0.4em 0 0.8em 0; font-size: 0.92em; }
 .gc-summary th, .gc-summary td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
 .gc-summary th:first-child, .gc-summary td:first-child { text-align: left; }
 .gc-row { display: flex; gap: 1.5em; align-items: flex-start; flex-wrap: wrap; }
-.gc-row > div { flex: 1 1 420px; }
+.gc-row > div { flex: 1 1 480px; min-width: 0; }
+#dataset table { font-size: 0.78em; }
+#dataset td, #dataset th { padding: 2px 5px; }
 .gc-summary figure { margin: 0.6em 0; }
 .gc-summary figure img { max-width: 100%; height: auto; }
 #summary figure img { max-height: 330px; }
@@ -234,7 +236,7 @@ def summary_html(*, metrics: dict, dataset: Path, data: dict, figures: dict[str,
 no CI is computed for mAP and ROC AUC or for the baseline's F1.</p>
 <h3>Paired test, CRNN against baseline</h3>
 {_markdown(comparison)}
-</div><div>
+</div><div id="dataset">
 <h2>Data set</h2>
 <p>{html.escape(describe_source(data))}</p>
 <p>Clips per split and genre:</p>
