@@ -153,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.verbose:  # read when tensorflow is first imported (genrecrnn.quiet), which happens after this
         os.environ[VERBOSE_ENV] = "1"
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s")
+    if not args.verbose:  # papermill's INFO lines repeat what `genrecrnn notebook` prints itself
+        logging.getLogger("papermill").setLevel(logging.WARNING)
     try:
         return args.func(args)
     except GenreCRNNError as err:

@@ -82,6 +82,27 @@ def pca_map(features: np.ndarray, *, standardise: bool) -> tuple[np.ndarray, np.
     return points, np.nan_to_num(ratio)
 
 
+def embedding_maps(
+    model: keras.Model, store: FeatureStore, split: str
+) -> tuple[np.ndarray, dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """The clips of `split` mapped to 2-D twice: (labels (clips,), {name: (points (clips, 2), variance ratio (2,))}).
+
+    One map of the CRNN's embedding (centred), one of the baseline's MFCC statistics (standardised),
+    the same clips in the same order (sorted by track_id) in both.
+    """
+    from genrecrnn.baseline import split_statistics
+
+    clips, embedding = split_embeddings(model, store, split)
+    mfcc, _, ids = split_statistics(store, split)
+    if list(map(str, ids)) != list(map(str, clips["track_id"])):
+        raise ModelError(f"the embedding and the MFCC statistics list different clips of split {split!r}")
+    maps = {
+        "CRNN embedding (penultimate layer)": pca_map(embedding, standardise=False),
+        "baseline features (MFCC statistics)": pca_map(mfcc, standardise=True),
+    }
+    return clips["label"].to_numpy(), maps
+
+
 def input_gradients(model: keras.Model, frames: np.ndarray, genre: int) -> np.ndarray:
     """d probability(genre) / d input for each frame (n, time, mels), in inference mode."""
     x = tf.convert_to_tensor(np.asarray(frames, dtype=np.float32))

@@ -269,9 +269,10 @@ def predict_paths(
     window_seconds: float | None = None,
     window_hop_seconds: float | None = None,
     combine: str = "mean",
+    plot_path: Path | None = None,
     out=None,
 ) -> int:
-    """The `genrecrnn predict` command: classify every file, print a table, write JSON; 1 if any file failed."""
+    """The `genrecrnn predict` command: classify every file, print a table, write JSON (and plot); 1 if any failed."""
     import sys
 
     out = out or sys.stdout
@@ -310,6 +311,10 @@ def predict_paths(
                 combine=combine,
             )
             atomic_write_json(json_path, {**report, "complete": len(results) + len(failures) == len(files)})
+    if plot_path is not None and results:
+        from genrecrnn.plots import save_figure, song_timelines
+
+        save_figure(song_timelines(results, classifier.genres), plot_path)
     return 1 if failures else 0
 
 
