@@ -27,10 +27,8 @@ def save_figure(fig: plt.Figure, path: Path | str, *, dpi: int = 120) -> Path:
     targets = [(path, fmt)] + ([(path.with_suffix(f".{VECTOR_FORMAT}"), VECTOR_FORMAT)] if fmt == "png" else [])
     for target, kind in targets:
         with atomic_path(target) as tmp:
-            # svg.hashsalt + no date: the same figure gives the same SVG bytes on every run
-            metadata = {"Date": None} if kind == "svg" else {}
-            with plt.rc_context({"svg.hashsalt": "genrecrnn"}):
-                fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=kind, metadata=metadata)
+            metadata = {"Date": None} if kind == "svg" else {}  # no time stamp in the SVG
+            fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=kind, metadata=metadata)
     return path
 
 
