@@ -20,8 +20,7 @@ repro: $(STAMP)
 	test -d .dvc || $(BIN)/dvc init --quiet
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
 	@echo
-	@echo "Results: results/metrics.json, results/figures/, executed notebooks in results/notebooks/"
-	@PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc metrics show
+	@PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/genrecrnn summary
 
 test: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest

@@ -17,15 +17,16 @@ else an untrained build_crnn saved with save_classifier (the speed is the same).
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# isort: split
+import genrecrnn  # noqa: F401 - before keras: TensorFlow's start-up lines stay off stderr (genrecrnn.quiet)
 
+# isort: split
 import keras
 import librosa
 import numpy as np

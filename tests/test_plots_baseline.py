@@ -20,15 +20,20 @@ def test_confusion_heatmap_annotates_counts_and_saves_png(tmp_path):
     texts = sorted(t.get_text() for t in fig.axes[0].texts)
     assert texts == sorted(["1", "1", "0", "0", "1", "0", "0", "0", "1"])
     path = plots.save_figure(fig, tmp_path / "figures" / "cm.png")
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and [p.name for p in path.parent.iterdir()] == ["cm.png"]
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["cm.png", "cm.svg"]  # vector copy, no temp file left
 
 
 def test_curves_and_timeline_draw_one_line_per_genre():
     table = pd.DataFrame({"genre": ["a", "a", "micro", "micro"], "recall": [0, 1, 0, 1], "precision": [1, 0.5, 1, 0.6]})
     fig = plots.curves(table, x="recall", y="precision", steps=True, title="pr")
     assert [line.get_label() for line in fig.axes[0].lines] == ["a", "micro"]
-    windows = [{"start": 0.0, "probabilities": [0.2, 0.8]}, {"start": 30.0, "probabilities": [0.6, 0.4]}]
-    assert plots.timeline(windows, ["a", "b"], title="t").axes[0].get_xticklabels()[1].get_text() == "30s"
+    windows = [
+        {"start": 0.0, "seconds": 30.0, "probabilities": [0.2, 0.8]},
+        {"start": 30.0, "seconds": 30.0, "probabilities": [0.6, 0.4]},
+    ]
+    ax = plots.timeline(windows, ["a", "b"], title="t").axes[0]
+    assert len(ax.collections) == 2 and ax.get_xlim() == (0.0, 60.0)  # one stacked band per genre, 0-60 s
 
 
 def test_clip_table_averages_frames_per_clip():

@@ -1,9 +1,10 @@
-"""Command line: `genrecrnn data | deps | notebook | report | predict` (stages call data, notebook, report)."""
+"""Command line: `genrecrnn data | deps | notebook | report | summary | predict` (stages: data, notebook, report)."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import numpy as np
 
 from genrecrnn.combine import COMBINE_METHODS
 from genrecrnn.errors import ConfigError, GenreCRNNError, ModelError
+from genrecrnn.quiet import VERBOSE_ENV
 
 log = logging.getLogger("genrecrnn")
 
@@ -71,12 +73,30 @@ def cmd_report(args: argparse.Namespace) -> int:
     """Report stage: gather the executed notebooks into results/report.html."""
     from genrecrnn.config import find_project_root, load_params
     from genrecrnn.notebooks import executed_notebooks
-    from genrecrnn.report import build_report
+    from genrecrnn.report import REPORT_FILE, build_report
 
     root = find_project_root()
     params = load_params(root / "params.yaml")
-    out = build_report(executed_notebooks(root, params), root / params.paths.results / "report.html")
-    print(f"report: {out}")
+    results = root / params.paths.results
+    out = build_report(
+        executed_notebooks(root, params),
+        results / REPORT_FILE,
+        results=results,
+        dataset=root / params.paths.dataset,
+        data=params.data,
+    )
+    print(f"report: {out.relative_to(root)}")
+    return 0
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    """A few headline numbers of the last run and where its report is (what `make repro` ends with)."""
+    from genrecrnn.config import find_project_root, load_params
+    from genrecrnn.report import headline_summary
+
+    root = find_project_root()
+    params = load_params(root / "params.yaml")
+    print(headline_summary(root / params.paths.results, root=root))
     return 0
 
 
@@ -111,6 +131,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
         # Even an interrupted run (Ctrl-C, a crash) keeps the files it finished.
         if args.json is not None:
             atomic_write_json(args.json, run.report(top_k=args.top_k))
+    if args.plot is not None and run.results:
+        from genrecrnn.plots import save_figure, song_timelines
+
+        save_figure(song_timelines(run.results, classifier.genres), args.plot)
     return 1 if run.failures else 0
 
 
@@ -145,7 +169,7 @@ def format_result(result: dict, *, top_k: int, timeline: bool, genres: list[str]
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with its sub-commands."""
     parser = argparse.ArgumentParser(prog="genrecrnn", description=__doc__)
-    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more, TensorFlow's start-up lines included")
     sub = parser.add_subparsers(dest="command", required=True)
     data = sub.add_parser("data", help="generate or index the data set (DVC stage `data`)")
     data.add_argument("--params", default="params.yaml", help="parameter file (default: params.yaml)")
@@ -159,6 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     nb.set_defaults(func=cmd_notebook)
     rep = sub.add_parser("report", help="gather the executed notebooks into results/report.html (DVC stage)")
     rep.set_defaults(func=cmd_report)
+    summ = sub.add_parser("summary", help="print the headline numbers of the last run and the report's path")
+    summ.set_defaults(func=cmd_summary)
     pr = sub.add_parser("predict", help="predict the genre of audio files or folders")
     pr.add_argument("paths", nargs="+", type=Path, help="audio files or folders (searched recursively)")
     pr.add_argument("--model", type=Path, default=None, help="a .keras model (default: the pipeline's)")
@@ -167,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--timeline", action="store_true", help="show the top genre of every window")
     pr.add_argument("--window-seconds", type=float, default=None, help="window length (default: params.yaml)")
     pr.add_argument("--hop-seconds", type=float, default=None, help="window hop (default: params.yaml)")
+    pr.add_argument("--plot", type=Path, default=None, help="draw each file's genre probability over time (PNG/SVG)")
     pr.add_argument("--combine", choices=COMBINE_METHODS, default="mean", help="how windows are combined")
     pr.set_defaults(func=cmd_predict)
     return parser
@@ -175,7 +202,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run a sub-command; package errors print one clear line and exit 1."""
     args = build_parser().parse_args(argv)
+    if args.verbose:  # read when tensorflow is first imported (genrecrnn.quiet), which happens after this
+        os.environ[VERBOSE_ENV] = "1"
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s")
+    if not args.verbose:  # papermill's INFO lines repeat what `genrecrnn notebook` prints itself
+        logging.getLogger("papermill").setLevel(logging.WARNING)
     try:
         return args.func(args)
     except GenreCRNNError as err:

@@ -40,3 +40,8 @@ def run_identity(
     if model_id is not None:
         identity["model_id"] = model_id
     return identity
+
+
+def describe_identity(identity: Mapping[str, str]) -> str:
+    """One text line for a notebook or log: "run: genrecrnn_version 0.4.0, params_md5 ..., ..."."""
+    return "run: " + ", ".join(f"{key} {value}" for key, value in identity.items())

@@ -1,0 +1,155 @@
+"""What-the-CRNN-learned figures: embeddings, PCA maps, saliency (known answers on tiny models) and their drawings."""
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.legend import Legend
+
+from genrecrnn import explain, plots
+from genrecrnn.config import ModelParams
+from genrecrnn.errors import ModelError
+from genrecrnn.features import FeatureConfig
+from genrecrnn.model import build_crnn
+
+
+def band_model(time: int, mels: int, band: int) -> keras.Model:
+    """Two genres; genre 0's logit is the summed level of `band`, genre 1's its negative (a known saliency)."""
+    inputs = keras.Input(shape=(time, mels))
+    x = keras.layers.Flatten()(inputs)
+    out = keras.layers.Dense(2, activation="softmax", name="genre")(x)
+    model = keras.Model(inputs, out)
+    w = np.zeros((time * mels, 2), np.float32)
+    w.reshape(time, mels, 2)[:, band, 0], w.reshape(time, mels, 2)[:, band, 1] = 0.01, -0.01
+    model.get_layer("genre").set_weights([w, np.zeros(2, np.float32)])
+    return model
+
+
+def test_saliency_of_a_band_detector_is_positive_on_its_band_only():
+    model = band_model(6, 8, band=3)
+    frames = np.random.default_rng(0).normal(size=(5, 6, 8)).astype(np.float32)
+    grad = explain.input_gradients(model, frames, genre=0).mean(axis=0)
+    assert (grad[:, 3] > 0).all()
+    np.testing.assert_allclose(np.delete(grad, 3, axis=1), 0, atol=1e-7)
+    np.testing.assert_allclose(
+        explain.input_gradients(model, frames, genre=1), -explain.input_gradients(model, frames, genre=0), atol=1e-7
+    )
+
+
+class Store:
+    """The parts of a FeatureStore the explain functions read."""
+
+    def __init__(self, frames, index, config):
+        self.frames, self.index, self.config = frames, index, config
+
+    def split(self, name):
+        return self.index[self.index["split"] == name]
+
+
+def test_genre_saliency_averages_each_genres_frames_and_leaves_absent_genres_zero():
+    cfg = FeatureConfig(
+        sample_rate=8000, n_fft=256, hop_length=128, n_mels=8, frame_seconds=0.08, frame_hop_seconds=0.08
+    )
+    t, m = cfg.frame_shape
+    frames = np.random.default_rng(1).normal(size=(4, t, m)).astype(np.float32)
+    index = pd.DataFrame({"row": range(4), "track_id": ["a", "a", "b", "c"], "label": [0, 0, 0, 0], "split": "test"})
+    saliency = explain.genre_saliency(
+        band_model(t, m, band=2), Store(frames, index, cfg), "test", n_genres=3, smooth=(0, 0)
+    )
+    assert saliency.shape == (3, t, m)
+    assert (saliency[0][:, 2] > 0).all() and not saliency[1:].any()
+
+
+def test_clip_embeddings_are_the_mean_penultimate_output_of_each_clips_frames():
+    widths = ModelParams(filters=(2, 2, 2, 2, 2), lstm_units=4, dense_units=5)
+    model = build_crnn(time_steps=8, n_mels=16, n_genres=3, params=widths)
+    frames = np.random.default_rng(2).normal(size=(5, 8, 16)).astype(np.float32)
+    index = pd.DataFrame(
+        {"row": range(5), "track_id": ["b", "a", "b", "a", "c"], "label": [1, 0, 1, 0, 2], "split": "test"}
+    )
+    cfg = FeatureConfig(n_mels=16)
+    clips, emb = explain.split_embeddings(model, Store(frames, index, cfg), "test", batch_size=2)
+    per_frame = np.asarray(explain.embedding_model(model)(frames))
+    assert list(clips["track_id"]) == ["a", "b", "c"] and list(clips["label"]) == [0, 1, 2]
+    np.testing.assert_allclose(
+        emb, [per_frame[[1, 3]].mean(0), per_frame[[0, 2]].mean(0), per_frame[4]], rtol=1e-5, atol=1e-6
+    )
+    with pytest.raises(ModelError, match="no layer 'nope'"):
+        explain.embedding_model(model, layer="nope")
+
+
+def test_pca_map_finds_the_direction_of_largest_spread_and_is_sign_stable():
+    rng = np.random.default_rng(3)
+    x = np.column_stack([rng.normal(0, 10, 50), rng.normal(0, 1, 50), rng.normal(0, 0.1, 50)])
+    points, ratio = explain.pca_map(x, standardise=False)
+    assert points.shape == (50, 2) and ratio[0] > 0.9
+    np.testing.assert_allclose(np.abs(np.corrcoef(points[:, 0], x[:, 0])[0, 1]), 1, atol=1e-3)
+    again, _ = explain.pca_map(x[::-1], standardise=False)
+    np.testing.assert_allclose(again[::-1], points, atol=1e-9)
+    _, scaled = explain.pca_map(x, standardise=True)
+    assert scaled[0] < 0.5  # three independent unit-variance columns share the variance
+    with pytest.raises(ValueError, match="at least two rows"):
+        explain.pca_map(x[:1], standardise=False)
+
+
+def legend_outside_axes(fig):
+    """True when every legend's box lies outside every axes' data area of `fig`."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    legends = [c for c in [*fig.legends, *[ax.get_legend() for ax in fig.axes]] if isinstance(c, Legend)]
+    assert legends
+    for legend in legends:
+        box = legend.get_window_extent(renderer)
+        for ax in fig.axes:
+            if ax.get_label() == "<colorbar>":
+                continue
+            if box.overlaps(ax.get_window_extent(renderer)):
+                return False
+    return True
+
+
+def test_figures_keep_their_legends_off_the_data():
+    genres = ["a", "b", "c"]
+    table = pd.DataFrame({"genre": ["a", "a", "micro", "micro"], "recall": [0, 1, 0, 1], "precision": [1, 0.5, 1, 0.6]})
+    history = pd.DataFrame(
+        {
+            "epoch": [0, 1],
+            "loss": [1, 0.5],
+            "accuracy": [0.5, 0.7],
+            "val_loss": [1.1, 0.9],
+            "val_accuracy": [0.4, 0.6],
+            "selected": [False, True],
+        }
+    )
+    points = np.random.default_rng(4).normal(size=(6, 2))
+    maps = {"one": (points, [0.5, 0.2]), "two": (points, [0.4, 0.3])}
+    windows = [{"start": 30.0 * i, "seconds": 30.0, "probabilities": [0.2, 0.3, 0.5]} for i in range(3)]
+    for fig in (
+        plots.curves(table, x="recall", y="precision", steps=True, title="pr"),
+        plots.training_curves(history),
+        plots.embedding_maps(maps, np.array([0, 1, 2, 0, 1, 2]), genres),
+        plots.song_timelines([{"path": "x/song.wav", "genre": "c", "windows": windows}], genres),
+    ):
+        assert legend_outside_axes(fig)
+
+
+def test_long_song_timeline_reads_in_minutes_and_covers_the_whole_song():
+    windows = [{"start": 30.0 * i, "seconds": 30.0, "probabilities": [0.9, 0.1]} for i in range(120)]
+    windows[-1]["seconds"] = 12.0  # a short tail window
+    ax = plots.timeline(windows, ["a", "b"], title="an hour").axes[0]
+    assert ax.get_xlabel() == "time (min)" and ax.get_xlim() == pytest.approx((0, (119 * 30 + 12) / 60))
+
+
+def test_saliency_grid_draws_one_panel_per_genre_with_the_mel_axis_in_hz():
+    cfg = FeatureConfig(n_mels=16)
+    fig = plots.saliency_grid(np.random.default_rng(5).normal(size=(3, 20, 16)), ["a", "b", "c"], cfg=cfg, ncols=2)
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title() for ax in panels] == ["a", "b", "c"] and panels[0].get_ylabel() == "Hz"
+
+
+def test_every_saved_figure_has_a_vector_copy(tmp_path):
+    fig = plots.per_genre_f1(pd.DataFrame({"genre": ["a", "b"], "f1": [0.5, 1.0], "support": [3, 4]}))
+    plots.save_figure(fig, tmp_path / "f1.png")
+    svg = (tmp_path / "f1.svg").read_text()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+    assert "<dc:date>" not in svg  # no time stamp: a rerun does not change the file for that reason alone
