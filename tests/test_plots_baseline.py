@@ -9,7 +9,7 @@ from genrecrnn import plots
 from genrecrnn.baseline import clip_statistics, fit_baseline
 from genrecrnn.evaluation import confusion
 from genrecrnn.features import FeatureConfig, clip_frames
-from genrecrnn.validation import clip_table
+from genrecrnn.scorecard import clip_table
 
 from conftest import tone
 

@@ -47,15 +47,15 @@ def split_embeddings(
     model: keras.Model, store: FeatureStore, split: str, *, batch_size: int = 256
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Clip embeddings of `split`: (table track_id/label sorted by track_id, (clips, units) mean penultimate output)."""
-    frames = store.split(split).reset_index(drop=True)
+    index = store.split(split).reset_index(drop=True)
     encoder = embedding_model(model)
-    rows = frames["row"].to_numpy()
+    rows = index["row"].to_numpy()
     parts = [
         np.asarray(encoder(np.asarray(store.frames[rows[i : i + batch_size]]), training=False))
         for i in range(0, len(rows), batch_size)
     ]
-    ids, emb = clip_means(np.concatenate(parts), frames["track_id"].to_numpy())
-    labels = frames.groupby("track_id")["label"].first().reindex(ids).to_numpy()
+    ids, emb = clip_means(np.concatenate(parts), index["track_id"].to_numpy())
+    labels = index.groupby("track_id")["label"].first().reindex(ids).to_numpy()
     return pd.DataFrame({"track_id": ids, "label": labels}), emb
 
 
@@ -128,11 +128,11 @@ def genre_saliency(
     frames in `split` gets zeros. ``smooth`` is the Gaussian's sigma in (time steps, mel bands): raw
     gradients vary from bin to bin, and the figure is about regions; (0, 0) keeps them raw.
     """
-    frames = store.split(split).reset_index(drop=True)
+    index = store.split(split).reset_index(drop=True)
     rng = np.random.default_rng(seed)
     out = np.zeros((n_genres, *store.config.frame_shape), dtype=np.float64)
     for genre in range(n_genres):
-        rows = frames.loc[frames["label"] == genre, "row"].to_numpy()
+        rows = index.loc[index["label"] == genre, "row"].to_numpy()
         if len(rows) == 0:
             continue
         if len(rows) > max_frames:

@@ -215,8 +215,8 @@ def _table(frame: pd.DataFrame, *, index: bool = True) -> str:
 
 def summary_html(*, metrics: dict, dataset: Path, data: DataParams, figures: dict[str, list[str]]) -> str:
     """The first screen: data set, headline table with the paired test, confusion matrix and per-genre F1."""
+    from genrecrnn.scorecard import COMPARISON_KEY
     from genrecrnn.significance import describe_comparison
-    from genrecrnn.validation import COMPARISON_KEY
 
     counts, left_out = dataset_overview(dataset)
     comparison = describe_comparison(metrics[COMPARISON_KEY], name_a="CRNN", name_b="baseline", unit="test clips")

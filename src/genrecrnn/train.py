@@ -60,7 +60,7 @@ class FrameBatches(keras.utils.PyDataset):
         seed: int = 0,
         augment: AugmentParams | None = None,
         next_rows: np.ndarray | None = None,
-        features: FeatureConfig | None = None,
+        feature_config: FeatureConfig | None = None,
         fill: np.ndarray | None = None,
         workers: int = 1,
     ) -> None:
@@ -76,8 +76,8 @@ class FrameBatches(keras.utils.PyDataset):
         self.onehot = np.eye(n_classes, dtype=np.float32)
         self.augment, self.next_rows = augment, next_rows
         # The framing the frames were cut with: frame hop, sample rate and columns per second for augmentation.
-        self.features = features or FeatureConfig()
-        hop = self.features.hop_columns
+        self.feature_config = feature_config or FeatureConfig()
+        hop = self.feature_config.hop_columns
         # A strip is the frame plus the columns the next frame adds; gappy framings (hop > frame) add none.
         self.extra = hop if hop <= frames.shape[1] else 0
         self.fill = fill if fill is not None else np.zeros(frames.shape[2], np.float32)
@@ -96,7 +96,7 @@ class FrameBatches(keras.utils.PyDataset):
             split["row"].to_numpy(),
             split["label"].to_numpy(),
             next_rows=np.where(follows, index["row"] + 1, index["row"]).astype(np.int64),
-            features=store.config,
+            feature_config=store.config,
             **kwargs,
         )
 
@@ -117,8 +117,8 @@ class FrameBatches(keras.utils.PyDataset):
             x,
             y,
             cfg=self.augment,
-            sr=self.features.sample_rate,
-            columns_per_second=self.features.sample_rate / self.features.hop_length,
+            sr=self.feature_config.sample_rate,
+            columns_per_second=self.feature_config.sample_rate / self.feature_config.hop_length,
             fill=self.fill,
         )
 

@@ -8,14 +8,14 @@ import pytest
 
 from genrecrnn.errors import EvaluationError
 from genrecrnn.evaluation import evaluate
-from genrecrnn.significance import describe_comparison, paired_comparison
-from genrecrnn.validation import (
+from genrecrnn.scorecard import (
     align_with_baseline,
     baseline_metrics,
     clip_table,
     compare_with_baseline,
     write_validation,
 )
+from genrecrnn.significance import describe_comparison, paired_comparison
 
 GENRES = ["a", "b", "c"]
 

@@ -45,24 +45,24 @@ def predict_split(
     classifier: Classifier, store: FeatureStore, split: str, *, batch_size: int = 256
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Probabilities for every stored frame of `split`: (frame index rows, probs (n, n_genres))."""
-    frames = store.split(split).reset_index(drop=True)
+    index = store.split(split).reset_index(drop=True)
     if store.config != classifier.feature_config:
         raise ModelError(
             f"the feature store was made with {store.config}, the model expects {classifier.feature_config}; "
             "rerun the pipeline (dvc repro)"
         )
-    rows = frames["row"].to_numpy()
+    rows = index["row"].to_numpy()
     probs = [
         predict_frames(classifier.model, np.asarray(store.frames[rows[i : i + batch_size]]), batch_size=batch_size)
         for i in range(0, len(rows), batch_size)
     ]
-    return frames, np.concatenate(probs) if probs else np.empty((0, len(classifier.genres)), np.float32)
+    return index, np.concatenate(probs) if probs else np.empty((0, len(classifier.genres)), np.float32)
 
 
-def clip_table(frames: pd.DataFrame, probs: np.ndarray, *, genres: Sequence[str]) -> pd.DataFrame:
+def clip_table(index: pd.DataFrame, probs: np.ndarray, *, genres: Sequence[str]) -> pd.DataFrame:
     """One row per clip: track_id, genre, label, predicted genre and label, and the mean probability of each genre."""
     clip_probs, ids, labels = clip_probabilities(
-        probs, frames["track_id"].to_numpy(), frames["label"].to_numpy(), method=CLIP_AGGREGATION
+        probs, index["track_id"].to_numpy(), index["label"].to_numpy(), method=CLIP_AGGREGATION
     )
     table = pd.DataFrame({"track_id": ids, "label": labels})
     table["genre"] = [genres[i] for i in labels]
