@@ -11,7 +11,8 @@ import pytest
 from genrecrnn import plots
 from genrecrnn.config import DataParams
 from genrecrnn.errors import DataError
-from genrecrnn.report import FIGURES, build_report, headline_summary
+from genrecrnn.report import build_report, headline_summary
+from genrecrnn.report_html import FIGURES
 
 GENRES = ["blues", "jazz"]
 METRICS = {

@@ -1,0 +1,292 @@
+"""The report's HTML: figure captions, the summary screen, the methods sections, the notebooks' filtered details.
+
+Presentation only: every function takes what it shows (metrics, tables, notebooks) and returns HTML or
+notebook cells; `genrecrnn.report` reads the pipeline's files and writes the page. Figures are embedded
+as base64 PNG, so the report stays one file.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import html
+from dataclasses import dataclass
+from pathlib import Path
+
+import mistune
+import nbformat
+import pandas as pd
+
+from genrecrnn.config import DataParams
+
+_markdown = mistune.create_markdown(plugins=["table"])
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """A figure of the report: its file stem under results/figures/, the section it belongs to, its caption."""
+
+    stem: str
+    section: str
+    caption: str
+
+
+# Order = numbering. Sections: "summary" or a stage name of STAGES.
+FIGURES: tuple[FigureSpec, ...] = (
+    FigureSpec(
+        "confusion_matrix",
+        "summary",
+        "Confusion matrix of the CRNN on the test clips: rows are the true genre, columns the predicted one, "
+        "colour the share of the row. Look at the off-diagonal cells: the genres it mixes up.",
+    ),
+    FigureSpec(
+        "per_genre_f1",
+        "summary",
+        "F1 of the CRNN per genre on the test clips (n = test clips of the genre). "
+        "The shortest bars are the genres it finds hardest.",
+    ),
+    FigureSpec(
+        "logmel_examples",
+        "preprocess",
+        "Log-mel spectrogram of one training clip per genre (one colour scale for all). "
+        "This is the input the CRNN sees; compare where each genre puts its energy over time and frequency.",
+    ),
+    FigureSpec(
+        "training_curves",
+        "train",
+        "Loss and accuracy per epoch on the augmented training frames, the validation frames and the "
+        "validation clips; the dashed line is the epoch that was kept. A gap between training and validation "
+        "that widens over the epochs means the network memorises its training clips.",
+    ),
+    FigureSpec(
+        "embedding_map",
+        "validate",
+        "The test clips in two dimensions (PCA): left, the CRNN's penultimate-layer embedding; right, the "
+        "baseline's MFCC statistics; colour is the true genre. Tight, separate clusters on the left that "
+        "overlap on the right show what the CRNN learned beyond the baseline's features.",
+    ),
+    FigureSpec(
+        "saliency",
+        "validate",
+        "Saliency per genre: the gradient of the genre's probability with respect to the log-mel input, "
+        "averaged over the test frames of that genre (time within a 3 s frame, mel axis in Hz). Red regions "
+        "raise the genre's score when they are louder, blue ones lower it; look for the bands each genre relies on.",
+    ),
+    FigureSpec(
+        "pr_curves",
+        "validate",
+        "Precision-recall curve of each genre (one against the rest, clip level), micro average in black. "
+        "Curves that stay near the top right are genres found without false alarms.",
+    ),
+    FigureSpec(
+        "roc_curves",
+        "validate",
+        "ROC curve of each genre (clip level), micro average in black, chance on the dashed diagonal. "
+        "The closer a curve hugs the top left corner, the better that genre is ranked.",
+    ),
+    FigureSpec(
+        "song_timeline",
+        "predict",
+        "Genre probability over time for the classified song, window by window (stacked: each colour's "
+        "height is that genre's probability). A band that widens or narrows shows where the song changes style.",
+    ),
+)
+
+# One methods section per stage: title and the executed notebook whose first Markdown cell describes it.
+STAGES: tuple[tuple[str, str, str | None], ...] = (
+    ("data", "Data", None),
+    ("preprocess", "Preprocessing", "01_preprocessing"),
+    ("train", "Training", "02_training"),
+    ("validate", "Validation", "03_validation"),
+    ("predict", "Prediction", "04_prediction"),
+)
+
+# (label, metrics.json key under <model>.clip, key of its CI or None)
+HEADLINE_ROWS: tuple[tuple[str, str, str | None], ...] = (
+    ("clip accuracy", "accuracy", "accuracy"),
+    ("macro F1", "f1_macro", "f1_macro"),
+    ("mAP (macro, probabilities)", "map", None),
+    ("ROC AUC (one-vs-rest, macro)", "roc_auc_ovr_macro", None),
+)
+
+_CSS = """
+<style>
+.gc-summary { font-family: system-ui, sans-serif; max-width: 1280px; margin: 0 auto; line-height: 1.4; }
+.gc-summary h1 { margin-bottom: 0.2em; }
+.gc-summary table { border-collapse: collapse; margin: 0.4em 0 0.8em 0; font-size: 0.92em; }
+.gc-summary th, .gc-summary td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
+.gc-summary th:first-child, .gc-summary td:first-child { text-align: left; }
+.gc-row { display: flex; gap: 1.5em; align-items: flex-start; flex-wrap: wrap; }
+.gc-row > div { flex: 1 1 480px; min-width: 0; }
+#dataset table { font-size: 0.78em; }
+#dataset td, #dataset th { padding: 2px 5px; }
+.gc-summary figure { margin: 0.6em 0; }
+.gc-summary figure img { max-width: 100%; height: auto; }
+#summary figure img { max-height: 330px; }
+#methods figure img { max-width: min(100%, 820px); }
+.gc-summary h1 { font-size: 1.6em; } .gc-summary h2 { font-size: 1.25em; margin: 0.5em 0 0.3em 0; }
+.gc-summary h3 { font-size: 1.05em; margin: 0.4em 0 0.2em 0; }
+.gc-summary figcaption { font-size: 0.9em; color: #333; }
+.gc-note { font-size: 0.85em; color: #555; }
+</style>
+"""
+
+
+def _img(path: Path) -> str:
+    """An <img> with the PNG at `path` embedded as base64 (the report stays one file)."""
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f'<img src="data:image/png;base64,{data}" alt="{html.escape(path.stem)}">'
+
+
+def figure_html(spec: FigureSpec, number: int, figures: Path) -> str:
+    """A <figure> with the embedded PNG and its numbered caption."""
+    return (
+        f'<figure id="fig-{spec.stem}">{_img(figures / f"{spec.stem}.png")}'
+        f"<figcaption><b>Figure {number}.</b> {html.escape(spec.caption)}</figcaption></figure>"
+    )
+
+
+def numbered_figures(figures: Path) -> dict[str, list[str]]:
+    """Section -> <figure> blocks of the FIGURES that exist under `figures`, numbered in FIGURES order."""
+    out: dict[str, list[str]] = {}
+    present = [spec for spec in FIGURES if (figures / f"{spec.stem}.png").is_file()]
+    for number, spec in enumerate(present, start=1):
+        out.setdefault(spec.section, []).append(figure_html(spec, number, figures))
+    return out
+
+
+def _with_ci(value: float, low: float | None, high: float | None) -> str:
+    """'0.930 (0.863–0.966)', or the value alone when no CI was computed."""
+    return f"{value:.3f}" if low is None else f"{value:.3f} ({low:.3f}–{high:.3f})"
+
+
+def headline_table(metrics: dict) -> pd.DataFrame:
+    """Rows HEADLINE_ROWS, columns CRNN and baseline: value with its 95% CI where the validation stage computed one."""
+    table = {}
+    for model, name in (("crnn", "CRNN"), ("baseline", "baseline")):
+        clip = metrics[model]["clip"]
+        column = []
+        for _, key, ci in HEADLINE_ROWS:
+            low, high = (clip.get(f"{ci}_ci_low"), clip.get(f"{ci}_ci_high")) if ci else (None, None)
+            column.append(_with_ci(clip[key], low, high))
+        table[name] = column
+    return pd.DataFrame(table, index=pd.Index([label for label, _, _ in HEADLINE_ROWS]))
+
+
+def describe_source(data: DataParams) -> str:
+    """One sentence naming the data set's source from params.yaml's data section."""
+    if data.source == "synthetic":
+        return (
+            f"Synthetic audio made by the data stage: {data.clips_per_genre} clips of {data.clip_seconds:g} s "
+            f"per genre, difficulty {data.difficulty:g}, timbre {data.timbre}."
+        )
+    return f"{data.source} collection in {data.root or '(root not set)'}."
+
+
+def _table(frame: pd.DataFrame, *, index: bool = True) -> str:
+    """A plain HTML table of `frame` (no pandas styling classes)."""
+    return frame.to_html(index=index, border=0, escape=True, na_rep="")
+
+
+def summary_html(
+    *, metrics: dict, counts: pd.DataFrame, left_out: pd.DataFrame, data: DataParams, figures: dict[str, list[str]]
+) -> str:
+    """The first screen: data set (`counts` of clips per split and genre, files `left_out`), headline table with
+    the paired test, confusion matrix and per-genre F1."""
+    from genrecrnn.scorecard import COMPARISON_KEY
+    from genrecrnn.significance import describe_comparison
+
+    comparison = describe_comparison(metrics[COMPARISON_KEY], name_a="CRNN", name_b="baseline", unit="test clips")
+    left = (
+        f"<p>{len(left_out)} file(s) left out:</p>" + _table(left_out.head(20), index=False)
+        if len(left_out)
+        else "<p>No file was left out.</p>"
+    )
+    n_genres = counts.shape[1] - 1
+    return f"""{_CSS}<div class="gc-summary" id="summary">
+<h1>genrecrnn: summary</h1>
+<p>The CRNN against a classical baseline (MFCC statistics + logistic regression) on the same
+{int(metrics["n_clips"])} test clips ({int(metrics["n_frames"])} frames); chance is {1 / max(n_genres, 1):.2f}.</p>
+<div class="gc-row"><div>
+<h2>Results</h2>
+{_table(headline_table(metrics))}
+<p class="gc-note">In brackets: 95% CI (Wilson's interval for accuracy, a BCa bootstrap over clips for macro F1);
+no CI is computed for mAP and ROC AUC or for the baseline's F1.</p>
+<h3>Paired test, CRNN against baseline</h3>
+{_markdown(comparison)}
+</div><div id="dataset">
+<h2>Data set</h2>
+<p>{html.escape(describe_source(data))}</p>
+<p>Clips per split and genre:</p>
+{_table(counts)}
+{left}
+</div></div>
+<div class="gc-row">{"".join(f"<div>{f}</div>" for f in figures.get("summary", []))}</div>
+</div>"""
+
+
+def _first_markdown(nb: nbformat.NotebookNode) -> str:
+    """Source of a notebook's first Markdown cell (its description of the stage)."""
+    return next((c.source for c in nb.cells if c.cell_type == "markdown"), "")
+
+
+def methods_html(notebooks: dict[str, nbformat.NotebookNode], figures: dict[str, list[str]], data: DataParams) -> str:
+    """One section per stage: the notebook's description, then the stage's figures with their captions."""
+    parts = ['<div class="gc-summary" id="methods"><h1>Methods</h1>']
+    for stage, title, name in STAGES:
+        parts.append(f'<h2 id="stage-{stage}">{title} (stage <code>{stage}</code>)</h2>')
+        if name is None:
+            parts.append(
+                f"<p>{html.escape(describe_source(data))} The split is fixed by track before any frame is cut "
+                "(written to split.csv), so frames of one clip never sit in two splits.</p>"
+            )
+        else:
+            text = _first_markdown(notebooks[name])
+            # The notebook's own title becomes this section's: drop its first heading line.
+            body = "\n".join(line for i, line in enumerate(text.splitlines()) if not (i == 0 and line.startswith("#")))
+            parts.append(_markdown(body))
+        parts.extend(figures.get(stage, []))
+    parts.append("</div>")
+    return "\n".join(parts)
+
+
+def _keep_output(output: nbformat.NotebookNode) -> bool:
+    """False for what the details section leaves out: stderr, figures, audio players, widgets, bare reprs."""
+    if output.get("output_type") == "stream":  # stderr: warnings; a printed dict: a repr, not a finding
+        return output.get("name") != "stderr" and not str(output.get("text", "")).startswith("{'")
+    if output.get("output_type") == "error":
+        return True  # a failed cell must show (the stage would have failed, so this is defensive)
+    data = output.get("data", {})
+    if any(key.startswith("image/") for key in data) or "application/vnd.jupyter.widget-view+json" in data:
+        return False
+    if "<audio" in str(data.get("text/html", "")):
+        return False
+    plain = str(data.get("text/plain", ""))
+    return not (set(data) == {"text/plain"} and plain.startswith(("PosixPath(", "<Figure", "{'")))
+
+
+def details_cells(nb: nbformat.NotebookNode, *, stem: str) -> list[nbformat.NotebookNode]:
+    """A notebook's cells for the details section: intro Markdown dropped, outputs filtered, ids made unique."""
+    cells, skipped_intro = [], False
+    for cell in nb.cells:
+        cell = copy.deepcopy(cell)
+        if "id" in cell:  # the four notebooks reuse ids such as cell-02; the merged one needs unique ids
+            cell.id = f"{stem}-{cell.id}"
+        if cell.cell_type == "markdown" and not skipped_intro:
+            skipped_intro = True
+            continue
+        if cell.cell_type == "code":
+            if "parameters" in cell.metadata.get("tags", []) or "injected-parameters" in cell.metadata.get("tags", []):
+                continue
+            cell.outputs = [o for o in cell.get("outputs", []) if _keep_output(o)]
+            if not cell.outputs:
+                continue
+        cells.append(cell)
+    return cells
+
+
+def html_cell(text: str) -> nbformat.NotebookNode:
+    """A code cell whose only output is `text` as HTML (how package-built sections enter the exported page)."""
+    cell = nbformat.v4.new_code_cell("")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": text})]
+    return cell
