@@ -30,8 +30,9 @@ import numpy as np
 import pandas as pd
 
 from common import cpu_seconds, in_fresh_process, machine, peak_rss_mb, table
+from genrecrnn.dataset import clip_path, generate_dataset
 from genrecrnn.features import FeatureConfig, frame_spectrogram, open_feature_store, write_feature_store
-from genrecrnn.synth import GTZAN_GENRES, clip_path, generate_dataset
+from genrecrnn.synth import GTZAN_GENRES
 
 TOLERANCE_DB = 1e-3
 TARGET_RATIO = 3.0

@@ -10,8 +10,9 @@ import soundfile as sf
 
 from genrecrnn import synth
 from genrecrnn.config import TIMBRES
+from genrecrnn.dataset import clip_path, generate_dataset
 from genrecrnn.errors import ConfigError
-from genrecrnn.synth import GTZAN_GENRES, clip_path, clip_seed, generate_dataset, synth_clip
+from genrecrnn.synth import GTZAN_GENRES, clip_seed, synth_clip
 
 SR = 22050
 

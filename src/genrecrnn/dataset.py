@@ -20,13 +20,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import soundfile as sf
 from tqdm.auto import tqdm
 
 from genrecrnn.audio import AUDIO_EXTENSIONS, audio_info, load_audio
 from genrecrnn.config import DataParams, section_of
 from genrecrnn.errors import AudioError, DataError
-from genrecrnn.fileio import atomic_write_text
+from genrecrnn.fileio import atomic_path, atomic_write_text
 from genrecrnn.split import add_groups, read_split_file, stratified_split
+from genrecrnn.synth import GTZAN_GENRES, check_args, clip_seed, synth_clip
 
 MANIFEST_FILE = "manifest.csv"
 SPLIT_FILE = "split.csv"
@@ -196,6 +198,43 @@ def _label_dirs(root: Path, *, recursive: bool = True) -> list[str]:
     )
 
 
+def clip_path(root: Path, genre: str, index: int) -> Path:
+    """GTZAN-style path of one clip: root/genre/genre.00007.wav."""
+    return Path(root) / genre / f"{genre}.{index:05d}.wav"
+
+
+def generate_dataset(
+    root: Path,
+    *,
+    genres: Sequence[str] = GTZAN_GENRES,
+    clips_per_genre: int,
+    seconds: float = 30.0,
+    sr: int = 22050,
+    difficulty: float = 0.5,
+    timbre: str = "shared",
+    seed: int = 0,
+    progress: bool = True,
+) -> list[Path]:
+    """Write the synthetic set (genrecrnn.synth) as <root>/<genre>/<genre>.NNNNN.wav, mono PCM_16; paths in order."""
+    check_args(
+        genres=genres, seconds=seconds, sr=sr, difficulty=difficulty, timbre=timbre, clips_per_genre=clips_per_genre
+    )
+    jobs = [(genre, index) for genre in genres for index in range(clips_per_genre)]
+    paths = []
+    for genre, index in tqdm(jobs, desc=f"synth -> {root}", unit="clip", disable=not progress):
+        clip = clip_seed(seed, genre, index)
+        signal = synth_clip(genre, seed=clip, seconds=seconds, sr=sr, difficulty=difficulty, timbre=timbre)
+        paths.append(_write_wav(clip_path(root, genre, index), signal, sr))
+    return paths
+
+
+def _write_wav(path: Path, signal: np.ndarray, sr: int) -> Path:
+    """Write a PCM_16 WAV atomically, so an interrupted run leaves no half file."""
+    with atomic_path(path) as tmp:
+        sf.write(tmp, signal, sr, format="WAV", subtype="PCM_16")
+    return path
+
+
 def prepare_dataset(
     data: DataParams,
     *,
@@ -213,8 +252,6 @@ def prepare_dataset(
     """
     data = section_of("data", data)
     source, root, split_file, group_file = data.source, data.root, data.split_file, data.group_file
-    from genrecrnn.synth import generate_dataset  # only the synthetic source needs it
-
     out_dir = Path(out_dir)
     if source == "synthetic":
         audio = out_dir / "audio"

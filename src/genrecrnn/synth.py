@@ -23,17 +23,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import soundfile as sf
 from scipy.signal import butter, lfilter, sosfilt
-from tqdm import tqdm
 
 from genrecrnn.config import DataParams
 from genrecrnn.errors import ConfigError
-from genrecrnn.fileio import atomic_path
 
 GTZAN_GENRES: tuple[str, ...] = (
     "blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock",
@@ -216,11 +212,6 @@ def clip_seed(seed: int, genre: str, index: int) -> int:
     return int(state[0]) << 32 | int(state[1])
 
 
-def clip_path(root: Path, genre: str, index: int) -> Path:
-    """GTZAN-style path of one clip: root/genre/genre.00007.wav."""
-    return Path(root) / genre / f"{genre}.{index:05d}.wav"
-
-
 def synth_clip(
     genre: str,
     *,
@@ -231,8 +222,7 @@ def synth_clip(
     timbre: str = "shared",
 ) -> np.ndarray:
     """float32 mono signal in [-1, 1], shape (round(seconds*sr),), sr in Hz; `timbre` is one of TIMBRES."""
-    _check_genres([genre])
-    _check_args(seconds=seconds, sr=sr, difficulty=difficulty, timbre=timbre)
+    check_args(genres=[genre], seconds=seconds, sr=sr, difficulty=difficulty, timbre=timbre)
     rng = np.random.default_rng([seed, GTZAN_GENRES.index(genre)])
     recipe = _draw_recipe(genre, rng, difficulty)
     if timbre == "shared":  # a stream seeded without the genre, so the sound cannot carry the label
@@ -240,49 +230,16 @@ def synth_clip(
     return _render(recipe, rng, n=round(seconds * sr), sr=sr, difficulty=difficulty)
 
 
-def generate_dataset(
-    root: Path,
-    *,
-    genres: Sequence[str] = GTZAN_GENRES,
-    clips_per_genre: int,
-    seconds: float = 30.0,
-    sr: int = 22050,
-    difficulty: float = 0.5,
-    timbre: str = "shared",
-    seed: int = 0,
-    progress: bool = True,
-) -> list[Path]:
-    """Write <root>/<genre>/<genre>.NNNNN.wav (mono PCM_16) and return the paths, genre then index."""
-    _check_genres(genres)
-    _check_args(seconds=seconds, sr=sr, difficulty=difficulty, timbre=timbre, clips_per_genre=clips_per_genre)
-    jobs = [(genre, index) for genre in genres for index in range(clips_per_genre)]
-    paths = []
-    for genre, index in tqdm(jobs, desc=f"synth -> {root}", unit="clip", disable=not progress):
-        clip = clip_seed(seed, genre, index)
-        signal = synth_clip(genre, seed=clip, seconds=seconds, sr=sr, difficulty=difficulty, timbre=timbre)
-        paths.append(_write_wav(clip_path(root, genre, index), signal, sr))
-    return paths
-
-
-def _check_genres(genres: Sequence[str]) -> None:
-    """Raise ConfigError unless every name is a GTZAN genre."""
+def check_args(
+    *, genres: Sequence[str], seconds: float, sr: int, difficulty: float, timbre: str, clips_per_genre: int = 1
+) -> None:
+    """ConfigError for a genre without a recipe, values the `data` section would reject, or under one sample."""
     unknown = [g for g in genres if g not in GTZAN_GENRES]
     if unknown or len(genres) == 0:
         raise ConfigError(f"unknown genre(s) {unknown or 'none given'}; allowed: {', '.join(GTZAN_GENRES)}")
-
-
-def _check_args(*, seconds: float, sr: int, difficulty: float, timbre: str, clips_per_genre: int = 1) -> None:
-    """Raise ConfigError for values the `data` section would reject, or a clip shorter than one sample."""
     DataParams(clip_seconds=seconds, difficulty=difficulty, timbre=timbre, clips_per_genre=clips_per_genre)
     if round(seconds * sr) < 1:
         raise ConfigError(f"seconds={seconds} at sr={sr} Hz is less than one sample")
-
-
-def _write_wav(path: Path, signal: np.ndarray, sr: int) -> Path:
-    """Write a PCM_16 WAV atomically, so an interrupted run leaves no half file."""
-    with atomic_path(path) as tmp:
-        sf.write(tmp, signal, sr, format="WAV", subtype="PCM_16")
-    return path
 
 
 def _draw_recipe(genre: str, rng: np.random.Generator, difficulty: float) -> Recipe:
