@@ -14,7 +14,7 @@ MP3 through libsndfile's encoder). Sections, each medians of `--repeats` runs, m
 - decoders: libsndfile decode speed (float32 blocks of 10 s) of a 10-minute FLAC, WAV and MP3.
 The model is --model, else the pipeline's models/crnn.keras if present, else an untrained CRNN.
 
-    python benchmarks/bench_prediction.py                 # about 5 minutes on 2 cores
+    python benchmarks/bench_prediction.py                 # about 6 minutes on 2 cores
     python benchmarks/bench_prediction.py --quick         # short files, one repeat: a smoke run
 """
 
