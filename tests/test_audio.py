@@ -93,3 +93,23 @@ def test_fuzz_audio_to_features_never_crashes_unhandled(tmp_path_factory, n, sr,
         return  # a clear, named rejection is a correct answer
     assert frames.shape[1:] == cfg.frame_shape and len(frames) >= 1
     assert np.isfinite(frames).all()
+
+
+def test_stereo_downmix_is_bit_for_bit_the_channel_mean(tmp_path):
+    """The fast stereo downmix must leave preprocessing (load_audio) byte-identical to numpy's mean."""
+    rng = np.random.default_rng(3)
+    y = (0.4 * rng.standard_normal((44100, 2))).clip(-1, 1).astype(np.float32)
+    path = write_wav(tmp_path / "s.wav", y, sr=SR * 2, subtype="PCM_16")
+    data, _ = sf.read(path, dtype="float32", always_2d=True)
+    assert np.array_equal(load_audio(path, sr=SR * 2), data.mean(axis=1, dtype=np.float32))
+    assert np.array_equal(np.concatenate(list(stream_audio(path, sr=SR * 2))), data.mean(axis=1, dtype=np.float32))
+
+
+def test_nan_in_one_stereo_channel_is_rejected(tmp_path):
+    y = np.zeros((22050, 2), np.float32)
+    y[500, 1] = np.inf
+    path = write_wav(tmp_path / "inf.wav", y, subtype="FLOAT")
+    with pytest.raises(AudioError, match="NaN or infinite"):
+        load_audio(path, sr=SR)
+    with pytest.raises(AudioError, match="NaN or infinite"):
+        list(stream_audio(path, sr=SR))

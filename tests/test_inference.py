@@ -1,15 +1,17 @@
 import json
+import tracemalloc
 
 import jsonschema
 import numpy as np
 import pytest
 
+from genrecrnn import inference
 from genrecrnn.classifier import load_classifier, save_classifier
 from genrecrnn.cli import main
 from genrecrnn.config import ModelParams
 from genrecrnn.errors import AudioError, ModelError
 from genrecrnn.features import FeatureConfig
-from genrecrnn.inference import PREDICTION_SCHEMA, PredictionRun, iter_windows, predict_file
+from genrecrnn.inference import BATCH_FRAMES, PREDICTION_SCHEMA, PredictionRun, iter_windows, predict_file
 from genrecrnn.model import build_crnn
 
 from conftest import SR, tone, write_wav
@@ -158,3 +160,62 @@ def test_run_collects_results_and_failures_and_reports_what_is_done(tmp_path, mo
     (tmp_path / "empty").mkdir()
     with pytest.raises(AudioError, match="no audio files found"):
         PredictionRun([tmp_path / "empty"], run.classifier)
+
+
+def test_overlapped_and_serial_paths_give_the_same_predictions(tmp_path, model_path):
+    y = music(95, sr=44100)
+    path = write_wav(tmp_path / "song.flac", np.stack([y, 0.3 * y], axis=1), sr=44100)
+    classifier = load_classifier(model_path)
+    assert predict_file(path, classifier, overlap=True) == predict_file(path, classifier, overlap=False)
+    cfg = classifier.feature_config
+    kw = {"cfg": cfg, "window_seconds": 30, "window_hop_seconds": 10}
+    for (s1, w1), (s2, w2) in zip(iter_windows(path, overlap=True, **kw), iter_windows(path, **kw), strict=True):
+        assert s1 == s2 and np.array_equal(w1, w2)
+
+
+def test_folder_in_two_workers_keeps_order_results_and_failures(tmp_path, model_path):
+    songs = tmp_path / "songs"
+    for i in range(5):
+        write_wav(songs / f"{i}.wav", music(31 + 7 * i))
+    (songs / "2b.wav").write_bytes(b"")
+    classifier = load_classifier(model_path)
+    runs = [PredictionRun([songs], classifier, progress=False, workers=w) for w in (1, 2)]
+    outputs = [[(p, r, e) for p, r, e in run] for run in runs]
+    assert outputs[0] == outputs[1]
+    assert [p.name for p, _, _ in outputs[1]] == ["0.wav", "1.wav", "2.wav", "2b.wav", "3.wav", "4.wav"]
+    assert runs[1].report() == runs[0].report() and len(runs[1].failures) == 1
+    with pytest.raises(ValueError, match="workers"):
+        PredictionRun([songs], classifier, workers=0)
+
+
+def test_an_hour_streams_with_memory_flat_in_file_length(tmp_path, monkeypatch):
+    """A 1-hour file (2 kHz, so the test is quick) peaks at the memory of a 5-minute one, model batches included."""
+    cfg = FeatureConfig(sample_rate=2000, n_fft=128, hop_length=64, n_mels=16, frame_seconds=3.0)
+    model = build_crnn(
+        time_steps=cfg.frame_columns,
+        n_mels=cfg.n_mels,
+        n_genres=3,
+        params=ModelParams(filters=(4, 4, 4, 4, 4), lstm_units=4, dense_units=4),
+    )
+    classifier = save_classifier(tmp_path / "m.keras", model=model, genres=GENRES, feature_config=cfg)
+    batches = []
+    traced = inference.frame_predictor
+
+    def recording_predictor(model):
+        predict = traced(model)
+        return lambda frames: batches.append(len(frames)) or predict(frames)
+
+    monkeypatch.setattr(inference, "frame_predictor", recording_predictor)
+    peaks = {}
+    for minutes in (5, 60):
+        path = write_wav(tmp_path / f"{minutes}.wav", music(minutes * 60, sr=2000), sr=2000)
+        predict_file(path, classifier)  # warm: one-off allocations (filters, the traced graph) are not growth
+        batches.clear()
+        tracemalloc.start()
+        result = predict_file(path, classifier)
+        peaks[minutes] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert len(result["windows"]) == minutes * 2 and max(batches) == BATCH_FRAMES
+    decoded = 3600 * 2000 * 4  # the hour as float32: 28.8 MB
+    # The hour may hold a little more than 5 minutes (its per-window results), never its audio or frames.
+    assert peaks[60] - peaks[5] < 0.5e6 and peaks[60] < decoded / 10, peaks

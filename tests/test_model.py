@@ -4,7 +4,7 @@ import pytest
 
 from genrecrnn.config import ModelParams
 from genrecrnn.errors import ModelError
-from genrecrnn.model import build_crnn, load_model, pool_sizes, predict_frames, save_model
+from genrecrnn.model import build_crnn, frame_predictor, load_model, pool_sizes, predict_frames, save_model
 from genrecrnn.train import FrameBatches, set_determinism
 
 SMALL = ModelParams(filters=(8, 8, 16, 16, 16), lstm_units=16, dense_units=16, dropout=0.0)
@@ -118,3 +118,14 @@ def test_per_band_standardisation_uses_each_bands_statistics():
     x = (mean + 3 * std)[None, None, :] * np.ones((1, 32, 1), np.float32)
     out = keras.Model(model.input, model.get_layer("standardise").output)(x.astype(np.float32))
     np.testing.assert_allclose(np.asarray(out), 3.0, rtol=1e-5)  # every band is 3 of its own std above its mean
+
+
+def test_traced_predictor_matches_eager_calls_for_any_batch_size():
+    model = small_model()
+    x = np.random.default_rng(1).normal(-40, 10, (7, 32, 32)).astype(np.float32)
+    predict = frame_predictor(model)
+    assert frame_predictor(model) is not predict  # a fresh wrapper, but the one cached graph behind it
+    for n in (1, 3, 7):  # one graph for every batch size
+        np.testing.assert_allclose(predict(x[:n]), predict_frames(model, x[:n]), atol=1e-6)
+    with pytest.raises(ModelError, match="do not fit the model's input"):
+        predict(np.zeros((2, 30, 32), np.float32))

@@ -120,6 +120,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         window_seconds=window_seconds,
         window_hop_seconds=window_hop_seconds or window_seconds,
         combine=args.combine,
+        workers=args.workers,
     )
     try:
         for _, result, error in run:
@@ -195,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--hop-seconds", type=float, default=None, help="window hop (default: params.yaml)")
     pr.add_argument("--plot", type=Path, default=None, help="draw each file's genre probability over time (PNG/SVG)")
     pr.add_argument("--combine", choices=COMBINE_METHODS, default="mean", help="how windows are combined")
+    pr.add_argument("--workers", type=int, default=2, help="files classified at once, in threads (default 2)")
     pr.set_defaults(func=cmd_predict)
     return parser
 

@@ -7,6 +7,9 @@ read by the LSTM, whose last state feeds a Dense layer and the softmax over genr
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
@@ -109,3 +112,35 @@ def predict_frames(model: keras.Model, frames: np.ndarray, *, batch_size: int = 
         )
     out = [model(np.asarray(frames[i : i + batch_size]), training=False) for i in range(0, len(frames), batch_size)]
     return np.concatenate([np.asarray(o) for o in out]) if out else np.empty((0, model.output_shape[-1]), np.float32)
+
+
+_PREDICTORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_PREDICTORS_LOCK = threading.Lock()
+
+
+def frame_predictor(model: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
+    """model(frames, training=False) as one graph for any batch size: (n, time, mels) float32 -> (n, n_genres).
+
+    Traced once per model (cached) with the batch dimension left open, so batches of any size reuse
+    one graph. Called eagerly, Keras runs the LSTM step by step in Python: about 40 ms per call,
+    six times the model's own work for a 10-frame batch; the graph gives the same numbers (checked
+    in test_model) at a constant cost per frame. Safe to call from several threads at once.
+    """
+    import tensorflow as tf  # the Keras backend; imported here so the module loads without tracing anything
+
+    with _PREDICTORS_LOCK:
+        if model not in _PREDICTORS:
+            spec = tf.TensorSpec((None, *input_shape(model)), tf.float32)
+            owner = weakref.ref(model)  # the cache must not keep its own key alive
+            _PREDICTORS[model] = tf.function(lambda x: owner()(x, training=False), input_signature=[spec])
+        graph = _PREDICTORS[model]
+
+    def predict(frames: np.ndarray) -> np.ndarray:
+        if frames.shape[1:] != input_shape(model):
+            raise ModelError(
+                f"frames of shape {frames.shape[1:]} do not fit the model's input {input_shape(model)}; "
+                "the feature settings differ from the ones it was trained with"
+            )
+        return graph(np.asarray(frames, dtype=np.float32)).numpy()
+
+    return predict
