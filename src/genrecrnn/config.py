@@ -33,6 +33,7 @@ SCHEMA: dict[str, Any] = {
     "data": {
         "source": str,
         "root": str,
+        "fma_subset": str,
         "clips_per_genre": int,
         "clip_seconds": _NUMBER,
         "difficulty": _NUMBER,
@@ -87,7 +88,8 @@ SCHEMA: dict[str, Any] = {
         "top_k": int,
     },
 }
-DATA_SOURCES = ("synthetic", "gtzan", "folder")
+DATA_SOURCES = ("synthetic", "gtzan", "folder", "fma")
+FMA_SUBSETS = ("small", "medium", "large")
 TIMBRES = ("shared", "genre")
 INPUT_NORMS = ("band", "global")
 _POSITIVE = {
@@ -156,6 +158,8 @@ def validate_params(params: Any, *, source: str = PARAMS_FILE) -> None:
         )
     if not 0 <= data["difficulty"] <= 1:
         raise ConfigError(f"{source}: data.difficulty must be in [0, 1], got {data['difficulty']}")
+    if data["fma_subset"] not in FMA_SUBSETS:
+        raise ConfigError(f"{source}: data.fma_subset={data['fma_subset']!r}; allowed: {', '.join(FMA_SUBSETS)}")
     if data["timbre"] not in TIMBRES:
         raise ConfigError(f"{source}: data.timbre={data['timbre']!r}; allowed: {', '.join(TIMBRES)}")
     train = params["train"]

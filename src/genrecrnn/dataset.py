@@ -1,10 +1,11 @@
 """Data sources, the manifest and the track-level split.
 
-Three sources, chosen by params.yaml `data.source`:
+Four sources, chosen by params.yaml `data.source`:
 - synthetic: the built-in seeded genre set (genrecrnn.synth), written in GTZAN layout;
 - gtzan: a local GTZAN copy, original (`genres/<g>/<g>.NNNNN.au`) or common
   (`genres_original/<g>/<g>.NNNNN.wav`) layout, found from the given root;
-- folder: any `<root>/<label>/<file>` collection of wav/au/flac/ogg/mp3.
+- folder: any `<root>/<label>/<file>` collection of wav/au/flac/ogg/mp3;
+- fma: a local Free Music Archive copy (`genrecrnn.fma`), subset `data.fma_subset`, with its official split.
 
 The manifest records every file found (path, genre, duration, rate, channels, md5, status,
 reason); files that cannot be used are kept in it with the reason and left out of the split.
@@ -26,6 +27,7 @@ from tqdm.auto import tqdm
 from genrecrnn.audio import AUDIO_EXTENSIONS, audio_info, load_audio
 from genrecrnn.errors import AudioError, DataError
 from genrecrnn.fileio import atomic_write_text
+from genrecrnn.fma import list_fma_files
 
 MANIFEST_FILE = "manifest.csv"
 SPLIT_FILE = "split.csv"
@@ -376,13 +378,15 @@ def prepare_dataset(
     val_fraction: float,
     test_fraction: float,
     min_seconds: float,
+    fma_subset: str = "small",
     progress: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """The data stage: find or generate the clips, write manifest, split and genres; return (manifest, split, missing).
 
     For source "synthetic" the clips are generated into `out_dir/audio` (`clips_per_genre`, `clip_seconds`,
     `difficulty` and `timbre` apply to it only); for "gtzan" and "folder" they are read where they are
-    (`root`). `missing` lists split-file names not found.
+    (`root`); "fma" uses subset `fma_subset` and FMA's official split unless a split or group file is
+    given. `missing` lists split-file names not found.
     """
     from genrecrnn.synth import generate_dataset  # only the synthetic source needs it
 
@@ -403,9 +407,12 @@ def prepare_dataset(
         files = list_labelled_files(audio)
     elif source == "gtzan":
         files = list_labelled_files(find_gtzan_root(root))
+    elif source == "fma":
+        files = list_fma_files(root, fma_subset)
     else:
         files = list_labelled_files(root)
     check_genres(files["genre"].unique(), genres, root=root if source != "synthetic" else out_dir)
+    official = files.pop("split") if source == "fma" else None
     manifest = build_manifest(files, genres=genres, min_seconds=min_seconds, progress=progress)
     if split_file and group_file:
         raise DataError(
@@ -415,6 +422,9 @@ def prepare_dataset(
     missing: list[str] = []
     if split_file:
         split, missing = read_split_file(split_file, manifest)
+    elif official is not None and not group_file:
+        usable = manifest.assign(split=official.to_numpy())
+        split = _split_table(usable[(usable["status"] == "ok") & usable["split"].notna()])
     else:
         groups = None
         if group_file:
