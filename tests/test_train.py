@@ -3,7 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genrecrnn.features import FeatureConfig, open_feature_store, write_feature_store
+from genrecrnn.features import FeatureConfig
+from genrecrnn.store import open_feature_store, write_feature_store
 from genrecrnn.train import run_id, train_crnn
 
 from conftest import tone, write_wav

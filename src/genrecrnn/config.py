@@ -51,6 +51,11 @@ SCHEMA: dict[str, Any] = {
         "frame_seconds": _NUMBER,
         "frame_hop_seconds": _NUMBER,
     },
+    "preprocess": {
+        "workers": int,
+        "scheduler": str,
+        "shard_clips": int,
+    },
     "model": {
         "filters": list,
         "lstm_units": int,
@@ -110,6 +115,7 @@ _POSITIVE = {
     "window_hop_seconds",
     "top_k",
     "n_boot",
+    "shard_clips",
 }
 
 
@@ -169,6 +175,10 @@ def validate_params(params: Any, *, source: str = PARAMS_FILE) -> None:
     negative += [k for k in ("warmup_epochs", "weight_decay", "patience") if train[k] < 0]
     if negative:
         raise ConfigError(f"{source}: train.{', train.'.join(negative)} must not be negative")
+    if params["preprocess"]["workers"] < 0:
+        raise ConfigError(
+            f"{source}: preprocess.workers must be 0 (one per core) or more, got {params['preprocess']['workers']}"
+        )
     if not 0 <= params["model"]["dropout"] < 1:
         raise ConfigError(f"{source}: model.dropout must be in [0, 1), got {params['model']['dropout']}")
     filters = params["model"]["filters"]

@@ -24,9 +24,10 @@ from genrecrnn.augment import AugmentConfig, augment_batch, crop_positions, read
 from genrecrnn.config import INPUT_NORMS
 from genrecrnn.errors import ConfigError, DataError
 from genrecrnn.evaluation import clip_probabilities
-from genrecrnn.features import FeatureConfig, FeatureStore
+from genrecrnn.features import FeatureConfig
 from genrecrnn.fileio import atomic_write_text
 from genrecrnn.model import build_crnn, save_model
+from genrecrnn.store import FeatureStore
 
 log = logging.getLogger(__name__)
 HISTORY_FILE = "history.csv"

@@ -1,0 +1,67 @@
+"""The parallel engine: Dask distributed, on a local cluster or an existing scheduler.
+
+Chosen over Ray by measurement (benchmarks/bench_engine.py, figures in the README): for the same
+shard tasks Dask's overhead against a plain process pool is small, it starts a local cluster in a
+couple of seconds, and it attaches to an existing scheduler with one address (`dask scheduler`
+plus `dask worker <address>` on each machine).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def map_tasks(
+    fn: Callable[..., Any],
+    tasks: list[tuple],
+    *,
+    workers: int | None = None,
+    scheduler: str = "",
+    client=None,
+) -> Iterator[Any]:
+    """Yield fn(*task) for every task, in completion order, computed by Dask workers.
+
+    `client`: an open distributed.Client to use; else `scheduler` (e.g. "tcp://10.0.0.5:8786"): an
+    existing cluster; else a local cluster of `workers` single-threaded processes (default: one per
+    core). `workers=1` with neither runs the tasks here, one after another (no cluster to start).
+    """
+    if client is not None:
+        yield from _run(client, fn, tasks)
+        return
+    if not scheduler and (workers == 1 or len(tasks) <= 1):
+        for task in tasks:
+            yield fn(*task)
+        return
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        log.info("preprocessing on the Dask cluster at %s", scheduler)
+        with Client(scheduler) as remote:
+            yield from _run(remote, fn, tasks)
+        return
+    n = min(workers or os.cpu_count() or 1, len(tasks))
+    log.info("preprocessing on a local Dask cluster of %d worker process(es)", n)
+    with (
+        LocalCluster(
+            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+        ) as cluster,
+        Client(cluster) as local,
+    ):
+        yield from _run(local, fn, tasks)
+
+
+def _run(client, fn: Callable[..., Any], tasks: list[tuple]) -> Iterator[Any]:
+    """Submit every task to `client` and yield results as they complete (results are released once yielded)."""
+    from distributed import as_completed
+
+    if not tasks:
+        return
+    futures = client.map(fn, *zip(*tasks), pure=False)
+    for future, result in as_completed(futures, with_results=True):
+        future.release()
+        yield result
