@@ -8,6 +8,7 @@ plus `dask worker <address>` on each machine).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -37,7 +38,7 @@ def map_tasks(
         for task in tasks:
             yield fn(*task)
         return
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     if scheduler:
         log.info("preprocessing on the Dask cluster at %s", scheduler)
@@ -46,13 +47,29 @@ def map_tasks(
         return
     n = min(workers or os.cpu_count() or 1, len(tasks))
     log.info("preprocessing on a local Dask cluster of %d worker process(es)", n)
-    with (
-        LocalCluster(
-            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
-        ) as cluster,
-        Client(cluster) as local,
-    ):
+    with local_cluster(n) as cluster, Client(cluster) as local:
         yield from _run(local, fn, tasks)
+
+
+@contextlib.contextmanager
+def local_cluster(workers: int) -> Iterator[Any]:
+    """A distributed.LocalCluster of `workers` single-threaded worker processes, closed on exit.
+
+    Dask sets MALLOC_TRIM_THRESHOLD_=65536 in its workers (to hand memory back to the OS); setting it
+    at all switches off glibc's adaptive mmap threshold, so every large numpy temporary becomes a
+    fresh mmap with its page faults: 2.6x the CPU time per clip of log-mel work here
+    (benchmarks/bench_engine.py). The workers run without it, like the processes of a plain pool.
+    """
+    import dask
+    from distributed import LocalCluster
+
+    with (
+        dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}),
+        LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+        ) as cluster,
+    ):
+        yield cluster
 
 
 def _run(client, fn: Callable[..., Any], tasks: list[tuple]) -> Iterator[Any]:
