@@ -70,6 +70,8 @@ SCHEMA: dict[str, Any] = {
         "weight_decay": _NUMBER,
         "patience": int,
         "input_norm": str,
+        "distribute": str,
+        "mixed_float16": bool,
         "augment": {
             "crop": bool,
             "key_shift": int,
@@ -97,6 +99,7 @@ DATA_SOURCES = ("synthetic", "gtzan", "folder", "fma")
 FMA_SUBSETS = ("small", "medium", "large")
 TIMBRES = ("shared", "genre")
 INPUT_NORMS = ("band", "global")
+DISTRIBUTE = ("none", "mirrored", "multi_worker")
 _POSITIVE = {
     "sample_rate",
     "clips_per_genre",
@@ -171,6 +174,8 @@ def validate_params(params: Any, *, source: str = PARAMS_FILE) -> None:
     train = params["train"]
     if train["input_norm"] not in INPUT_NORMS:
         raise ConfigError(f"{source}: train.input_norm={train['input_norm']!r}; allowed: {', '.join(INPUT_NORMS)}")
+    if train["distribute"] not in DISTRIBUTE:
+        raise ConfigError(f"{source}: train.distribute={train['distribute']!r}; allowed: {', '.join(DISTRIBUTE)}")
     negative = [f"augment.{k}" for k, v in train["augment"].items() if not isinstance(v, bool) and v < 0]
     negative += [k for k in ("warmup_epochs", "weight_decay", "patience") if train[k] < 0]
     if negative:

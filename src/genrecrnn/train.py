@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from genrecrnn.augment import AugmentConfig, augment_batch, crop_positions, read_positions
 from genrecrnn.config import INPUT_NORMS
+from genrecrnn.distribute import NextEpoch, batch_dataset, precision_policy, strategy_for
 from genrecrnn.errors import ConfigError, DataError
 from genrecrnn.evaluation import clip_probabilities
 from genrecrnn.features import FeatureConfig
@@ -325,6 +326,8 @@ def train_crnn(
     augment: dict | AugmentConfig | None = None,
     checkpoint_root: Path | str | None = None,
     data_id: str = "",
+    distribute: str = "none",
+    mixed_float16: bool = False,
     callbacks: list[keras.callbacks.Callback] | None = None,
     verbose: int = 2,
 ) -> pd.DataFrame:
@@ -340,6 +343,9 @@ def train_crnn(
     counter), keyed by a hash of all settings, of the store's frame index (tracks and their split)
     and of `data_id` (the data manifest's checksum); a rerun with the same settings and data resumes
     from the last finished epoch and ends with the weights an uninterrupted run would.
+    `distribute` ("none", "mirrored", "multi_worker"; see genrecrnn.distribute) trains under that
+    tf.distribute strategy on a tf.data pipeline of the same batches, `batch_size` being the global
+    batch split across replicas; `mixed_float16` computes in float16 with float32 weights (GPUs).
     """
     if input_norm not in INPUT_NORMS:
         raise ConfigError(f"train.input_norm must be one of {', '.join(INPUT_NORMS)}, got {input_norm!r}")
@@ -350,14 +356,21 @@ def train_crnn(
     set_determinism(seed)
     mean, std = input_statistics(store.frames, train["row"].to_numpy(), per_band=input_norm == "band", seed=seed)
     frames, n_mels = store.config.frame_shape
-    model = build_crnn(
-        frames=frames,
-        n_mels=n_mels,
-        n_genres=n_genres,
-        input_mean=mean,
-        input_std=std,
-        **model_params,
-    )
+    strategy = strategy_for(distribute)
+    policy = keras.mixed_precision.dtype_policy()
+    keras.mixed_precision.set_dtype_policy(precision_policy(mixed_float16))
+    try:
+        with strategy.scope():
+            model = build_crnn(
+                frames=frames,
+                n_mels=n_mels,
+                n_genres=n_genres,
+                input_mean=mean,
+                input_std=std,
+                **model_params,
+            )
+    finally:
+        keras.mixed_precision.set_dtype_policy(policy)
     train_batches = FrameBatches.of_split(
         store, train, n_classes=n_genres, batch_size=batch_size, shuffle=True, seed=seed, augment=augment, fill=mean,
         workers=2 if augment is not None else 1,
@@ -367,11 +380,12 @@ def train_crnn(
         learning_rate, epochs=epochs, warmup_epochs=warmup_epochs, steps_per_epoch=len(train_batches)
     )
     # One-hot labels, so that mixup's soft labels and plain ones go through the same loss.
-    model.compile(
-        optimizer=keras.optimizers.AdamW(schedule, weight_decay=weight_decay),
-        loss=keras.losses.CategoricalCrossentropy(),
-        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
-    )
+    with strategy.scope():
+        model.compile(
+            optimizer=keras.optimizers.AdamW(schedule, weight_decay=weight_decay),
+            loss=keras.losses.CategoricalCrossentropy(),
+            metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
+        )
     backup = None
     if checkpoint_root is not None:
         key = run_id(
@@ -389,6 +403,7 @@ def train_crnn(
             seed,
             store.config,
             len(store.index),
+            *([] if distribute == "none" and not mixed_float16 else [distribute, mixed_float16]),
         )
         backup = Path(checkpoint_root) / key
         log.info("checkpoints in %s (a rerun with the same settings and data resumes there)", backup)
@@ -417,7 +432,11 @@ def train_crnn(
         *([early_stopping] if backup is None else []),
         *(callbacks or []),
     ]
-    result = model.fit(train_batches, epochs=epochs, callbacks=callbacks, verbose=verbose)
+    if distribute == "none":
+        result = model.fit(train_batches, epochs=epochs, callbacks=callbacks, verbose=verbose)
+    else:
+        callbacks.append(NextEpoch(train_batches))
+        result = model.fit(batch_dataset(train_batches), epochs=epochs, callbacks=callbacks, verbose=verbose)
     history = pd.DataFrame(result.history)
     history.insert(0, "epoch", result.epoch)
     if backup is not None and (backup / HISTORY_FILE).is_file():
