@@ -13,7 +13,10 @@ so one replica trains on the same data in the same order as `none`.
 
 from __future__ import annotations
 
+import copy
 import logging
+import random
+import threading
 
 import keras
 import numpy as np
@@ -39,29 +42,58 @@ def strategy_for(name: str) -> tf.distribute.Strategy:
     raise ConfigError(f"train.distribute={name!r}; allowed: {', '.join(STRATEGIES)}")
 
 
-def batch_dataset(batches: keras.utils.PyDataset, *, parallel: int = 4) -> tf.data.Dataset:
-    """tf.data pipeline of `batches` (a FrameBatches): batch i read by a parallel interleave, in order, prefetched.
+def batch_dataset(
+    batches: keras.utils.PyDataset, *, epochs: int, first_epoch: int = 0, parallel: int = 4
+) -> tf.data.Dataset:
+    """tf.data pipeline of `epochs` epochs of `batches` (a FrameBatches): parallel interleave, prefetched.
 
-    Elements are (frames float32 (batch, time, mels), one-hot labels float32 (batch, genres)); the
-    last, smaller batch is kept. Several batches are read at once from the shards (numpy releases
-    the GIL), `deterministic=True` keeps them in batch order.
+    Elements are (frames float32 (batch, time, mels), one-hot labels float32 (batch, genres)), one
+    global batch each, len(batches) per epoch (fit with steps_per_epoch=len(batches)); the last,
+    smaller batch of an epoch is kept. Several batches are read at once from the shards (numpy
+    releases the GIL); `deterministic=True` keeps them in step order. Each epoch's batch order is
+    drawn here from Python's `random` exactly as Keras draws it for a PyDataset under
+    fit(shuffle=True), and training epoch e gets the batches FrameBatches gives `first_epoch` + e
+    epochs on, so one replica trains on the batches of `distribute: none`, in the same order. (A run
+    resumed from a checkpoint restarts this sequence at its first epoch.)
     """
+    n = len(batches)
+    orders = []
+    for _ in range(epochs):
+        indices = list(range(n))
+        random.shuffle(indices)
+        orders.append(indices)
+    per_epoch: dict[int, keras.utils.PyDataset] = {}
+    lock = threading.Lock()
+
+    def epoch_batches(epoch: int) -> keras.utils.PyDataset:
+        """The FrameBatches as they stand in `epoch` (a shallow copy advanced by `epoch` epochs)."""
+        with lock:
+            if epoch not in per_epoch:
+                advanced = copy.copy(batches)
+                advanced.skip_epochs(first_epoch + epoch)
+                per_epoch[epoch] = advanced
+                per_epoch.pop(epoch - 2, None)  # reads never lag more than an epoch behind
+            return per_epoch[epoch]
+
     x0, y0 = batches[0]
     x_spec = tf.TensorSpec((None, *x0.shape[1:]), tf.float32)
     y_spec = tf.TensorSpec((None, *y0.shape[1:]), tf.float32)
 
-    def read(i: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x, y = batches[int(i)]
+    def read(step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        epoch, position = divmod(int(step), n)
+        x, y = epoch_batches(epoch)[orders[epoch][position]]
         return np.asarray(x, np.float32), np.asarray(y, np.float32)
 
-    def one_batch(i: tf.Tensor) -> tf.data.Dataset:
-        x, y = tf.numpy_function(read, [i], (tf.float32, tf.float32), stateful=False)
+    def one_batch(step: tf.Tensor) -> tf.data.Dataset:
+        x, y = tf.numpy_function(read, [step], (tf.float32, tf.float32), stateful=False)
         x.set_shape(x_spec.shape)
         y.set_shape(y_spec.shape)
         return tf.data.Dataset.from_tensors((x, y))
 
-    dataset = tf.data.Dataset.range(len(batches)).interleave(
-        one_batch, cycle_length=parallel, block_length=1, num_parallel_calls=parallel, deterministic=True
+    dataset = (
+        tf.data.Dataset.range(epochs * n)
+        .interleave(one_batch, cycle_length=parallel, block_length=1, num_parallel_calls=parallel, deterministic=True)
+        .apply(tf.data.experimental.assert_cardinality(epochs * n))
     )
     options = tf.data.Options()
     # Each element is already a global batch: multi-worker input is split by element, then rebatched per replica.
@@ -69,15 +101,27 @@ def batch_dataset(batches: keras.utils.PyDataset, *, parallel: int = 4) -> tf.da
     return dataset.with_options(options).prefetch(tf.data.AUTOTUNE)
 
 
-class NextEpoch(keras.callbacks.Callback):
-    """Redraws the FrameBatches shuffle after every epoch, as Keras does for a PyDataset (not for tf.data)."""
+def fit_under_strategy(model: keras.Model, batch: tuple[np.ndarray, np.ndarray]) -> None:
+    """Work around two Keras 3 bugs in `model.fit` under MultiWorkerMirroredStrategy (keras-team/keras#20585).
 
-    def __init__(self, batches: keras.utils.PyDataset) -> None:
-        super().__init__()
-        self.batches = batches
+    1. fit averages a first distributed batch over the replicas for its symbolic build, which the
+       strategy refuses in eager mode ("Attempt to convert a value (PerReplica...)"); only shapes
+       matter there, so it builds from `batch`, one local batch, instead.
+    2. fit then averages each step's logs with reduce("MEAN", axis=0), which fails on scalars
+       ("Invalid reduction dimension 0"); train_step returns each log as a 1-element vector.
+    Harmless under the other strategies (the first works for all of them, the second only for multi_worker).
+    """
+    original_build, original_step = model._maybe_symbolic_build, model.train_step
 
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        self.batches.on_epoch_end()
+    def build(iterator=None, data_batch=None) -> None:
+        original_build(data_batch=batch)
+
+    def train_step(data):
+        return {k: tf.reshape(v, [1]) for k, v in original_step(data).items()}
+
+    model._maybe_symbolic_build = build
+    if isinstance(model.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        model.train_step = train_step
 
 
 def precision_policy(mixed_float16: bool) -> str:

@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from genrecrnn.augment import AugmentConfig, augment_batch, crop_positions, read_positions
 from genrecrnn.config import INPUT_NORMS
-from genrecrnn.distribute import NextEpoch, batch_dataset, precision_policy, strategy_for
+from genrecrnn.distribute import batch_dataset, fit_under_strategy, precision_policy, strategy_for
 from genrecrnn.errors import ConfigError, DataError
 from genrecrnn.evaluation import clip_probabilities
 from genrecrnn.features import FeatureConfig
@@ -435,8 +435,14 @@ def train_crnn(
     if distribute == "none":
         result = model.fit(train_batches, epochs=epochs, callbacks=callbacks, verbose=verbose)
     else:
-        callbacks.append(NextEpoch(train_batches))
-        result = model.fit(batch_dataset(train_batches), epochs=epochs, callbacks=callbacks, verbose=verbose)
+        # Keras's fit advances a PyDataset by one epoch before the first (EpochIterator.reset calls
+        # on_epoch_end), so `none` trains epoch e on the FrameBatches of epoch e + 1: so does tf.data.
+        dataset = batch_dataset(train_batches, epochs=epochs, first_epoch=1)
+        fit_under_strategy(model, val_batches[0])
+        steps = len(train_batches)
+        result = model.fit(
+            dataset, epochs=epochs, steps_per_epoch=steps, shuffle=False, callbacks=callbacks, verbose=verbose
+        )
     history = pd.DataFrame(result.history)
     history.insert(0, "epoch", result.epoch)
     if backup is not None and (backup / HISTORY_FILE).is_file():
