@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup repro test test-fast lab bench lint clean
+.PHONY: setup setup-gpu repro test test-fast lab bench lint clean
 
 setup: $(STAMP)
 
@@ -15,6 +15,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
+
+# The CUDA TensorFlow instead of tensorflow-cpu (Linux x86_64 with an NVIDIA driver); the code runs unchanged.
+setup-gpu: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,gpu]"
+	$(BIN)/python -m pip uninstall --yes --quiet tensorflow-cpu
+	$(BIN)/python -m pip install --quiet --force-reinstall --no-deps "tensorflow>=2.16,<2.22"
+	$(BIN)/python -c "import tensorflow as tf; print('GPUs:', tf.config.list_physical_devices('GPU'))"
 
 repro: $(STAMP)
 	test -d .dvc || $(BIN)/dvc init --quiet

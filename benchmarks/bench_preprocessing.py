@@ -31,7 +31,8 @@ import pandas as pd
 
 from common import cpu_seconds, in_fresh_process, machine, peak_rss_mb, table
 from genrecrnn.dataset import clip_path, generate_dataset
-from genrecrnn.features import FeatureConfig, frame_spectrogram, open_feature_store, write_feature_store
+from genrecrnn.features import FeatureConfig, frame_spectrogram
+from genrecrnn.store import open_feature_store, write_feature_store
 from genrecrnn.synth import GTZAN_GENRES
 
 TOLERANCE_DB = 1e-3

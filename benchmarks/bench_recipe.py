@@ -63,7 +63,8 @@ def parse_override(text: str) -> tuple[str, object]:
 def prepare(work: Path, params: Params) -> Path:
     """Data stage + feature store for these params, cached by the data and feature settings."""
     from genrecrnn.dataset import prepare_dataset, read_dataset_index, tracks_with_split
-    from genrecrnn.features import feature_config, write_feature_store
+    from genrecrnn.features import feature_config
+    from genrecrnn.store import write_feature_store
     from genrecrnn.train import run_id
 
     key = run_id(params.seed, params.sample_rate, params.data, params.features)
@@ -91,9 +92,9 @@ def run(params: Params, folder: Path) -> dict:
 
     from genrecrnn.baseline import baseline_probabilities
     from genrecrnn.evaluation import clip_probabilities
-    from genrecrnn.features import open_feature_store
     from genrecrnn.model import predict_frames
     from genrecrnn.significance import paired_comparison
+    from genrecrnn.store import open_feature_store
     from genrecrnn.train import train_crnn
 
     store = open_feature_store(folder / "features")

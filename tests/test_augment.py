@@ -16,7 +16,8 @@ from genrecrnn.augment import (
 )
 from genrecrnn.config import AugmentParams
 from genrecrnn.errors import ConfigError
-from genrecrnn.features import FeatureConfig, FeatureStore
+from genrecrnn.features import FeatureConfig
+from genrecrnn.store import FeatureStore
 from genrecrnn.train import FrameBatches
 
 SR, N_MELS, T = 22050, 64, 20

@@ -84,3 +84,25 @@ def test_prediction_bench_files_and_todays_path_agree_with_predict_file(benchmar
     np.testing.assert_allclose(
         new_predict(tmp_path / "a.flac", classifier), today_predict(tmp_path / "a.flac", classifier), atol=1e-6
     )
+
+
+def test_engine_benchmark_runs_the_store_tasks_on_a_pool(benchmarks, tmp_path):
+    from bench_engine import SMALL, PoolEngine, noise_clips, shard_tasks
+
+    tracks = noise_clips(tmp_path / "audio", 5, 1.0, distinct=2)
+    assert list(tracks["path"].str[-9:]) == ["00000.wav", "00001.wav"] * 2 + ["00000.wav"]
+    tasks = shard_tasks(tracks, tmp_path / "out", 2, SMALL)
+    engine = PoolEngine(2)
+    try:
+        results = engine.run(tasks)
+    finally:
+        engine.close()
+    assert [r["shard"] for r in results] == [0, 1, 2] and sum(len(r["counts"]) for r in results) == 5
+
+
+def test_store_benchmark_reads_every_frame_once(benchmarks):
+    from bench_store import read_epoch_arrays
+    from genrecrnn.store import ShardedFrames
+
+    frames = ShardedFrames([np.zeros((5, 2, 3), np.float32), np.ones((4, 2, 3), np.float32)], (2, 3))
+    assert read_epoch_arrays(frames, 9, seed=0) >= 0

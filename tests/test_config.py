@@ -71,7 +71,7 @@ def test_loading_rejects_an_unsorted_genre_list_in_the_file(values, tmp_path):
         ("train.augment.mixup", -0.1, "train.augment.mixup: Input should be greater than or equal to 0"),
         ("train.augment.stretch", 0.6, "train.augment.stretch: Input should be less than 0.5"),
         ("train.input_norm", "batch", "train.input_norm: Input should be 'band' or 'global', got 'batch'"),
-        ("data.source", "youtube", "data.source: Input should be 'synthetic', 'gtzan' or 'folder'"),
+        ("data.source", "youtube", "data.source: Input should be 'synthetic', 'gtzan', 'folder' or 'fma'"),
         ("data.test_fraction", 0.9, "val_fraction + test_fraction must sum below 1"),
         ("genres", ["rock", "blues"], "sorted and unique"),
         ("model.filters", [8, 8], "model.filters: Tuple should have at least 5 items"),

@@ -4,9 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import genrecrnn.features as features
-from genrecrnn.features import FeatureConfig, open_feature_store, write_feature_store
+import genrecrnn.store as store
+from genrecrnn.features import FeatureConfig
 from genrecrnn.fileio import atomic_path, atomic_write_json
+from genrecrnn.store import open_feature_store, write_feature_store
 
 from conftest import tone, write_wav
 
@@ -47,22 +48,22 @@ def test_interrupted_feature_extraction_leaves_the_old_store_and_a_rerun_complet
     write_feature_store(tmp_path / "features", table.iloc[:2], cfg=cfg, workers=1, progress=False)
     before = np.array(open_feature_store(tmp_path / "features").frames)
 
-    real, calls = features._worker, []
+    real, calls = store.file_frames, []
 
-    def dying_worker(job):
-        calls.append(job)
+    def dying_worker(path, *, cfg):
+        calls.append(path)
         if len(calls) == 3:
             raise MemoryError("killed mid-write")
-        return real(job)
+        return real(path, cfg=cfg)
 
-    monkeypatch.setattr(features, "_worker", dying_worker)
-    with pytest.raises(MemoryError):
-        write_feature_store(tmp_path / "features", table, cfg=cfg, workers=1, progress=False)
+    monkeypatch.setattr(store, "file_frames", dying_worker)
+    with pytest.raises(MemoryError):  # after two one-clip shards were written
+        write_feature_store(tmp_path / "features", table, cfg=cfg, workers=1, shard_clips=1, progress=False)
     kept = open_feature_store(tmp_path / "features")
     np.testing.assert_array_equal(np.array(kept.frames), before)
     assert kept.index["track_id"].nunique() == 2
 
-    monkeypatch.setattr(features, "_worker", real)
+    monkeypatch.setattr(store, "file_frames", real)
     write_feature_store(tmp_path / "features", table, cfg=cfg, workers=1, progress=False)
     assert open_feature_store(tmp_path / "features").index["track_id"].nunique() == 4
 

@@ -4,8 +4,9 @@ import pandas as pd
 import pytest
 
 from genrecrnn.config import ModelParams, TrainParams
-from genrecrnn.features import FeatureConfig, open_feature_store, write_feature_store
+from genrecrnn.features import FeatureConfig
 from genrecrnn.model import save_model
+from genrecrnn.store import open_feature_store, write_feature_store
 from genrecrnn.train import run_id, train_crnn
 
 from conftest import tone, write_wav

@@ -14,7 +14,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from genrecrnn.features import FeatureStore
+from genrecrnn.store import FeatureStore
 
 N_MFCC = 20
 

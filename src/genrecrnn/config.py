@@ -35,12 +35,16 @@ Bool = Annotated[bool, Strict()]
 Str = Annotated[str, Strict()]
 S = TypeVar("S")
 
-DataSource = Literal["synthetic", "gtzan", "folder"]
+DataSource = Literal["synthetic", "gtzan", "folder", "fma"]
+FmaSubset = Literal["small", "medium", "large"]
 Timbre = Literal["shared", "genre"]
 InputNorm = Literal["band", "global"]
+Distribute = Literal["none", "mirrored", "multi_worker"]
 DATA_SOURCES: tuple[str, ...] = get_args(DataSource)
+FMA_SUBSETS: tuple[str, ...] = get_args(FmaSubset)
 TIMBRES: tuple[str, ...] = get_args(Timbre)
 INPUT_NORMS: tuple[str, ...] = get_args(InputNorm)
+DISTRIBUTE: tuple[str, ...] = get_args(Distribute)
 
 # Unknown keys are errors: a misspelt key would otherwise fall back to its default unnoticed.
 _STRICT_KEYS = ConfigDict(extra="forbid")
@@ -87,7 +91,8 @@ class DataParams:
     """The data stage: where the clips come from and how they are split (fractions of tracks)."""
 
     source: DataSource = "synthetic"
-    root: Str = ""  # gtzan/folder: the collection's folder
+    root: Str = ""  # gtzan/folder: the collection's folder; fma: the folder holding fma_metadata/ and fma_<subset>/
+    fma_subset: FmaSubset = "small"  # fma only; genres must then be its track.genre_top names
     clips_per_genre: PositiveInt = 50  # synthetic only
     clip_seconds: PositiveFloat = 30.0  # synthetic only, s
     difficulty: Annotated[float, Strict(), Field(ge=0, le=1)] = 0.5  # synthetic only: 0 separable .. 1 overlapping
@@ -122,6 +127,15 @@ class FeaturesParams:
         if self.hop_length > self.n_fft:
             raise ValueError(f"hop_length ({self.hop_length}) must not exceed n_fft ({self.n_fft})")
         return self
+
+
+@section
+class PreprocessParams:
+    """The preprocess stage's engine: Dask workers (0 = one per core, 1 = in this process), scheduler, shard size."""
+
+    workers: NonNegativeInt = 0
+    scheduler: Str = ""  # address of an existing Dask scheduler (e.g. tcp://10.0.0.5:8786); empty = local cluster
+    shard_clips: PositiveInt = 32  # clips per feature shard (one worker task writes one shard)
 
 
 @section
@@ -169,6 +183,8 @@ class TrainParams:
     weight_decay: NonNegativeFloat = 1e-4  # AdamW's decoupled weight decay
     patience: NonNegativeInt = 10  # epochs without a better validation clip score before stopping
     input_norm: InputNorm = "band"  # band = per-mel-band standardisation; global = one mean and std
+    distribute: Distribute = "none"  # none | mirrored (local GPUs or logical CPUs) | multi_worker (TF_CONFIG)
+    mixed_float16: Bool = False  # float16 compute with float32 weights (for GPUs)
     augment: AugmentParams = AugmentParams()
 
 
@@ -199,6 +215,7 @@ class Params:
     paths: PathsParams = PathsParams()
     data: DataParams = DataParams()
     features: FeaturesParams = FeaturesParams()
+    preprocess: PreprocessParams = PreprocessParams()
     model: ModelParams = ModelParams()
     train: TrainParams = TrainParams()
     validate: ValidateParams = ValidateParams()

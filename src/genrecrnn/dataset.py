@@ -1,10 +1,11 @@
 """Data sources, the manifest and the data set's index files (the split itself: genrecrnn.split).
 
-Three sources, chosen by params.yaml `data.source`:
+Four sources, chosen by params.yaml `data.source`:
 - synthetic: the built-in seeded genre set (genrecrnn.synth), written in GTZAN layout;
 - gtzan: a local GTZAN copy, original (`genres/<g>/<g>.NNNNN.au`) or common
   (`genres_original/<g>/<g>.NNNNN.wav`) layout, found from the given root;
-- folder: any `<root>/<label>/<file>` collection of wav/au/flac/ogg/mp3.
+- folder: any `<root>/<label>/<file>` collection of wav/au/flac/ogg/mp3;
+- fma: a local Free Music Archive copy (`genrecrnn.fma`), subset `data.fma_subset`, with its official split.
 
 The manifest records every file found (path, genre, duration, rate, channels, md5, status,
 reason); files that cannot be used are kept in it with the reason and left out of the split.
@@ -27,7 +28,8 @@ from genrecrnn.audio import AUDIO_EXTENSIONS, audio_info, load_audio
 from genrecrnn.config import DataParams, section_of
 from genrecrnn.errors import AudioError, DataError
 from genrecrnn.fileio import atomic_path, atomic_write_text
-from genrecrnn.split import add_groups, read_split_file, stratified_split
+from genrecrnn.fma import list_fma_files
+from genrecrnn.split import add_groups, read_split_file, split_table, stratified_split
 from genrecrnn.synth import GTZAN_GENRES, check_args, clip_seed, synth_clip
 
 MANIFEST_FILE = "manifest.csv"
@@ -248,7 +250,8 @@ def prepare_dataset(
 
     For source "synthetic" the clips are generated into `out_dir/audio` at `sample_rate` Hz
     (`clips_per_genre`, `clip_seconds`, `difficulty` and `timbre` apply to it only); for "gtzan" and
-    "folder" they are read where they are (`data.root`). `missing` lists split-file names not found.
+    "folder" they are read where they are (`data.root`); "fma" uses subset `data.fma_subset` and FMA's
+    official split unless a split or group file is given. `missing` lists split-file names not found.
     """
     data = section_of("data", data)
     source, root, split_file, group_file = data.source, data.root, data.split_file, data.group_file
@@ -269,9 +272,12 @@ def prepare_dataset(
         files = list_labelled_files(audio)
     elif source == "gtzan":
         files = list_labelled_files(find_gtzan_root(root))
+    elif source == "fma":
+        files = list_fma_files(root, data.fma_subset)
     else:
         files = list_labelled_files(root)
     check_genres(files["genre"].unique(), genres, root=root if source != "synthetic" else out_dir)
+    official = files.pop("split") if source == "fma" else None
     manifest = build_manifest(files, genres=genres, min_seconds=data.min_seconds, progress=progress)
     if split_file and group_file:
         raise DataError(
@@ -281,6 +287,9 @@ def prepare_dataset(
     missing: list[str] = []
     if split_file:
         split, missing = read_split_file(split_file, manifest)
+    elif official is not None and not group_file:
+        usable = manifest.assign(split=official.to_numpy())
+        split = split_table(usable[(usable["status"] == "ok") & usable["split"].notna()])
     else:
         groups = None
         if group_file:

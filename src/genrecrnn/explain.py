@@ -20,7 +20,7 @@ from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
 
 from genrecrnn.errors import ModelError
-from genrecrnn.features import FeatureStore
+from genrecrnn.store import FeatureStore
 
 EMBEDDING_LAYER = "dense"  # the CRNN's penultimate layer (model.py names it)
 

@@ -9,32 +9,19 @@ everywhere in the package: preprocessing, prediction and the benchmarks' referen
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import json
-import multiprocessing
-import os
-import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import librosa
 import numpy as np
-import pandas as pd
 import scipy.fft
 from pydantic import model_validator
 from scipy import sparse
-from tqdm.auto import tqdm
 
 from genrecrnn.audio import load_audio
 from genrecrnn.config import FeaturesParams, PositiveInt, parse_section, section, section_of
-from genrecrnn.errors import AudioError, DataError
-from genrecrnn.fileio import replace_dir
-
-LOGMEL_FILE = "logmel.f32"
-FRAMES_FILE = "frames.csv"
-META_FILE = "meta.json"
-FAILURES_FILE = "failures.csv"
+from genrecrnn.errors import AudioError
 
 
 @section
@@ -152,112 +139,6 @@ def clip_frames(y: np.ndarray, *, cfg: FeatureConfig, name: str = "signal") -> n
 def file_frames(path: Path | str, *, cfg: FeatureConfig) -> np.ndarray:
     """Decode `path` (any rate/channels) and return its multiframe log-mel, as clip_frames."""
     return clip_frames(load_audio(path, sr=cfg.sample_rate), cfg=cfg, name=str(path))
-
-
-def _worker(job: tuple[str, str, FeatureConfig]) -> tuple[str, np.ndarray | None, str]:
-    """Process-pool task: (track_id, frames or None, error message)."""
-    track_id, path, cfg = job
-    try:
-        return track_id, file_frames(path, cfg=cfg), ""
-    except AudioError as err:
-        return track_id, None, str(err)
-
-
-def write_feature_store(
-    out_dir: Path | str,
-    tracks: pd.DataFrame,
-    *,
-    cfg: FeatureConfig,
-    workers: int | None = None,
-    progress: bool = True,
-) -> pd.DataFrame:
-    """Compute features for `tracks` (columns track_id, path, genre, label, split) into `out_dir`.
-
-    Frames are appended to one float32 file as they arrive (memory does not grow with the number
-    of clips) and indexed by frames.csv (row, track_id, genre, label, split, frame_index). The
-    folder is built under a temporary name and swapped in at the end, so an interrupted run leaves
-    the previous store intact. Files that fail to decode are listed in failures.csv and skipped.
-    Returns the frame index.
-    """
-    out_dir = Path(out_dir)
-    missing = {"track_id", "path", "genre", "label", "split"} - set(tracks.columns)
-    if missing:
-        raise DataError(f"track table lacks column(s) {sorted(missing)}")
-    tmp = out_dir.with_name(out_dir.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    by_id = tracks.set_index("track_id")
-    jobs = [(t, str(p), cfg) for t, p in zip(tracks["track_id"], tracks["path"], strict=True)]
-    rows, failures = [], []
-    workers = workers or min(len(jobs), os.cpu_count() or 1)
-    # Built here, before the fork, so workers inherit them: the first call costs ~0.6 s (librosa's lazy imports).
-    _window(cfg.n_fft)
-    _mel_basis(cfg.sample_rate, cfg.n_fft, cfg.n_mels)
-    with open(tmp / LOGMEL_FILE, "wb") as sink, _pool(workers) as pool:
-        results = pool.imap(_worker, jobs, chunksize=4) if pool else map(_worker, jobs)
-        for track_id, frames, error in tqdm(results, total=len(jobs), disable=not progress, desc="log-mel"):
-            if frames is None:
-                failures.append({"track_id": track_id, "path": by_id.at[track_id, "path"], "reason": error})
-                continue
-            sink.write(frames.tobytes())
-            info = by_id.loc[track_id]
-            rows.extend(
-                {
-                    "track_id": track_id,
-                    "genre": info["genre"],
-                    "label": int(info["label"]),
-                    "split": info["split"],
-                    "frame_index": i,
-                }
-                for i in range(len(frames))
-            )
-    index = pd.DataFrame(rows, columns=["track_id", "genre", "label", "split", "frame_index"])
-    index.insert(0, "row", np.arange(len(index)))
-    index.to_csv(tmp / FRAMES_FILE, index=False)
-    pd.DataFrame(failures, columns=["track_id", "path", "reason"]).to_csv(tmp / FAILURES_FILE, index=False)
-    meta = {"config": asdict(cfg), "shape": [len(index), *cfg.frame_shape], "dtype": "float32"}
-    (tmp / META_FILE).write_text(json.dumps(meta, indent=2))
-    replace_dir(tmp, out_dir)
-    return index
-
-
-def _pool(workers: int):
-    """A process pool for `workers` > 1, else a null context (no pool) for in-process work."""
-    if workers <= 1:
-        return contextlib.nullcontext(None)
-    # fork starts workers in milliseconds; the parent holds no threads here (no TensorFlow).
-    return multiprocessing.get_context("fork").Pool(workers)
-
-
-@dataclass
-class FeatureStore:
-    """A feature folder opened read-only: memory-mapped frames plus their index and settings."""
-
-    frames: np.ndarray
-    index: pd.DataFrame
-    config: FeatureConfig
-    failures: pd.DataFrame
-
-    def split(self, name: str) -> pd.DataFrame:
-        """Index rows of one split ("train", "val" or "test")."""
-        return self.index[self.index["split"] == name]
-
-
-def open_feature_store(path: Path | str) -> FeatureStore:
-    """Open a folder written by write_feature_store; frames stay on disk (np.memmap)."""
-    path = Path(path)
-    if not (path / META_FILE).is_file():
-        raise DataError(f"{path}: no feature store here (missing {META_FILE}); run the preprocessing stage (dvc repro)")
-    meta = json.loads((path / META_FILE).read_text())
-    shape = tuple(meta["shape"])
-    frames = (
-        np.memmap(path / LOGMEL_FILE, dtype=meta["dtype"], mode="r", shape=shape)
-        if shape[0]
-        else np.empty(shape, dtype=meta["dtype"])
-    )
-    index = pd.read_csv(path / FRAMES_FILE, dtype={"track_id": str})
-    failures = pd.read_csv(path / FAILURES_FILE, dtype=str)
-    return FeatureStore(frames, index, FeatureConfig(**meta["config"]), failures)
 
 
 def reference_frames(y: np.ndarray, *, cfg: FeatureConfig) -> np.ndarray:

@@ -18,10 +18,10 @@ import pandas as pd
 from genrecrnn.classifier import Classifier
 from genrecrnn.errors import EvaluationError, ModelError
 from genrecrnn.evaluation import clip_probabilities, per_genre_table
-from genrecrnn.features import FeatureStore
 from genrecrnn.fileio import atomic_write_json, atomic_write_text
 from genrecrnn.model import predict_frames
 from genrecrnn.significance import PAIRED_KEYS, paired_comparison
+from genrecrnn.store import FeatureStore
 
 CLIP_AGGREGATION = "mean"
 COMPARISON_KEY = "crnn_vs_baseline"

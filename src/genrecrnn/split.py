@@ -55,7 +55,7 @@ def stratified_split(
     if len(first):
         by_id = split.set_index("track_id")["split"]
         split["split"] = [by_id[first.get(t, t)] for t in split["track_id"]]
-    return _split_table(split)
+    return split_table(split)
 
 
 def _group_split(
@@ -78,7 +78,7 @@ def _group_split(
     ]
     split = np.full(len(usable), "train", dtype=object)
     split[test_idx], split[val_idx] = "test", "val"
-    return _split_table(usable.assign(split=split))
+    return split_table(usable.assign(split=split))
 
 
 def _group_fold(labels: np.ndarray, keys: np.ndarray, *, fraction: float, seed: int) -> np.ndarray:
@@ -134,7 +134,7 @@ def read_split_file(path: Path | str, manifest: pd.DataFrame) -> tuple[pd.DataFr
             "list each file once"
         )
     merged = usable.merge(chosen.drop_duplicates("track_id")[["track_id", "split"]], on="track_id")
-    return _split_table(merged), missing
+    return split_table(merged), missing
 
 
 def add_groups(manifest: pd.DataFrame, path: Path | str) -> pd.DataFrame:
@@ -160,7 +160,7 @@ def add_groups(manifest: pd.DataFrame, path: Path | str) -> pd.DataFrame:
     return manifest.assign(group=[group_of.get(t, f"track:{t}") for t in manifest["track_id"]])
 
 
-def _split_table(frame: pd.DataFrame) -> pd.DataFrame:
+def split_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Sorted (track_id, genre, split) table after checking every split is non-empty."""
     table = frame[["track_id", "genre", "split"]].sort_values("track_id", ignore_index=True)
     empty = [s for s in SPLITS if not (table["split"] == s).any()]

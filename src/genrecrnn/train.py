@@ -22,11 +22,13 @@ import tensorflow as tf
 
 from genrecrnn.augment import augment_batch, crop_positions, read_positions
 from genrecrnn.config import AugmentParams, ModelParams, TrainParams, section_of
+from genrecrnn.distribute import batch_dataset, fit_under_strategy, precision_policy, strategy_for
 from genrecrnn.errors import DataError
 from genrecrnn.evaluation import clip_probabilities
-from genrecrnn.features import FeatureConfig, FeatureStore
+from genrecrnn.features import FeatureConfig
 from genrecrnn.fileio import atomic_dir, atomic_write_text
 from genrecrnn.model import build_crnn
+from genrecrnn.store import FeatureStore
 
 log = logging.getLogger(__name__)
 HISTORY_FILE = "history.csv"
@@ -330,7 +332,10 @@ def train_crnn(
     state included (best weights, best score, patience counter), keyed by a hash of all settings, of
     the store's frame index (tracks and their split) and of `data_id` (the data manifest's
     checksum); a rerun with the same settings and data resumes from the last finished epoch and
-    ends with the weights an uninterrupted run would.
+    ends with the weights an uninterrupted run would. `train.distribute` ("none", "mirrored",
+    "multi_worker"; see genrecrnn.distribute) trains under that tf.distribute strategy on a tf.data
+    pipeline of the same batches, `batch_size` being the global batch split across replicas;
+    `train.mixed_float16` computes in float16 with float32 weights (GPUs).
     """
     model, train = section_of("model", model), section_of("train", train)
     augment = None if train.augment == AugmentParams() else train.augment  # all off: the plain loader
@@ -342,9 +347,16 @@ def train_crnn(
         store.frames, train_rows["row"].to_numpy(), per_band=train.input_norm == "band", seed=seed
     )
     time_steps, n_mels = store.config.frame_shape
-    crnn = build_crnn(
-        time_steps=time_steps, n_mels=n_mels, n_genres=n_genres, params=model, input_mean=mean, input_std=std
-    )
+    strategy = strategy_for(train.distribute)
+    policy = keras.mixed_precision.dtype_policy()
+    keras.mixed_precision.set_dtype_policy(precision_policy(train.mixed_float16))
+    try:
+        with strategy.scope():
+            crnn = build_crnn(
+                time_steps=time_steps, n_mels=n_mels, n_genres=n_genres, params=model, input_mean=mean, input_std=std
+            )
+    finally:
+        keras.mixed_precision.set_dtype_policy(policy)
     train_batches = FrameBatches.of_split(
         store, train_rows, n_classes=n_genres, batch_size=train.batch_size, shuffle=True, seed=seed,
         augment=augment, fill=mean, workers=2 if augment is not None else 1,
@@ -354,11 +366,12 @@ def train_crnn(
         train.learning_rate, epochs=train.epochs, warmup_epochs=train.warmup_epochs, steps_per_epoch=len(train_batches)
     )
     # One-hot labels, so that mixup's soft labels and plain ones go through the same loss.
-    crnn.compile(
-        optimizer=keras.optimizers.AdamW(schedule, weight_decay=train.weight_decay),
-        loss=keras.losses.CategoricalCrossentropy(),
-        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
-    )
+    with strategy.scope():
+        crnn.compile(
+            optimizer=keras.optimizers.AdamW(schedule, weight_decay=train.weight_decay),
+            loss=keras.losses.CategoricalCrossentropy(),
+            metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
+        )
     backup = None
     if checkpoint_root is not None:
         key = run_id(
@@ -397,7 +410,21 @@ def train_crnn(
         *([early_stopping] if backup is None else []),
         *(callbacks or []),
     ]
-    result = crnn.fit(train_batches, epochs=train.epochs, callbacks=callbacks, verbose=verbose)
+    if train.distribute == "none":
+        result = crnn.fit(train_batches, epochs=train.epochs, callbacks=callbacks, verbose=verbose)
+    else:
+        # Keras's fit advances a PyDataset by one epoch before the first (EpochIterator.reset calls
+        # on_epoch_end), so `none` trains epoch e on the FrameBatches of epoch e + 1: so does tf.data.
+        dataset = batch_dataset(train_batches, epochs=train.epochs, first_epoch=1)
+        fit_under_strategy(crnn, val_batches[0])
+        result = crnn.fit(
+            dataset,
+            epochs=train.epochs,
+            steps_per_epoch=len(train_batches),
+            shuffle=False,
+            callbacks=callbacks,
+            verbose=verbose,
+        )
     history = pd.DataFrame(result.history)
     history.insert(0, "epoch", result.epoch)
     if backup is not None and (backup / HISTORY_FILE).is_file():
