@@ -70,3 +70,12 @@ def test_bad_settings_raise_config_error(bad):
 def test_multichannel_array_is_rejected():
     with pytest.raises(AudioError, match="mono"):
         logmel(np.zeros((SR * 3, 2), np.float32), cfg=FeatureConfig())
+
+
+def test_settings_read_as_one_line_with_the_frame_shape():
+    text = FeatureConfig(n_mels=64, frame_seconds=1.5).describe()
+    assert (
+        "64 bands" in text
+        and "22050 Hz" in text
+        and f"shape {FeatureConfig(n_mels=64, frame_seconds=1.5).frame_shape}" in text
+    )

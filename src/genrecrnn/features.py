@@ -56,6 +56,15 @@ class FeatureConfig(FeaturesParams):
         """Shape of one frame: (time steps, mel bands)."""
         return (self.frame_columns, self.n_mels)
 
+    def describe(self) -> str:
+        """One line for a reader: bands, FFT and hop (samples) at the rate (Hz), frame length and hop (s), shape."""
+        return (
+            f"log-mel: {self.n_mels} bands, FFT {self.n_fft} and hop {self.hop_length} samples "
+            f"at {self.sample_rate} Hz; "
+            f"frames of {self.frame_seconds:g} s every {self.frame_hop_seconds:g} s, shape {self.frame_shape} "
+            "(time steps, mel bands)"
+        )
+
     def n_frames(self, n_samples: int) -> int:
         """Frames cut from a signal of `n_samples`: 1 + (1 + n//hop - frame_columns) // hop_columns, or 0."""
         columns = 1 + n_samples // self.hop_length
