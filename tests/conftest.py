@@ -8,6 +8,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
+import pandas as pd
 import pytest
 import soundfile as sf
 
@@ -52,3 +53,14 @@ def broken_files(tmp_path: Path) -> dict[str, Path]:
     y[100] = np.nan
     files["nan"] = write_wav(tmp_path / "nan.wav", y, subtype="FLOAT")
     return files
+
+
+def two_tone_tracks(root: Path) -> pd.DataFrame:
+    """Two genres, low tones and high tones: 6 clips of 3 s each, split 4/1/1 per genre; a track table."""
+    rows = []
+    for label, (genre, base) in enumerate((("low", 150.0), ("high", 2500.0))):
+        for i in range(6):
+            path = write_wav(root / "audio" / genre / f"{i}.wav", tone(base * (1 + 0.05 * i), 3.0))
+            split = "test" if i == 0 else "val" if i == 1 else "train"
+            rows.append({"track_id": f"{genre}/{i}", "path": str(path), "genre": genre, "label": label, "split": split})
+    return pd.DataFrame(rows)

@@ -17,7 +17,7 @@ from genrecrnn.errors import ConfigError
 from genrecrnn.features import FeatureConfig
 from genrecrnn.store import write_feature_store
 
-from conftest import ROOT, tone, write_wav
+from conftest import ROOT, two_tone_tracks
 
 CFG = FeatureConfig(n_mels=32, frame_seconds=1.0, frame_hop_seconds=1.0)
 # Run in a fresh interpreter: argv = store folder, model path, distribute, logical CPU devices, output JSON.
@@ -46,13 +46,7 @@ json.dump({"replicas": replicas, "history": history.to_dict(orient="list")}, ope
 def store_dir(tmp_path_factory):
     """Two genres of tones, 6 clips of 3 s each, split 4/1/1 per genre (as test_train's)."""
     root = tmp_path_factory.mktemp("dist")
-    rows = []
-    for label, (genre, base) in enumerate((("low", 150.0), ("high", 2500.0))):
-        for i in range(6):
-            path = write_wav(root / "audio" / genre / f"{i}.wav", tone(base * (1 + 0.05 * i), 3.0))
-            split = "test" if i == 0 else "val" if i == 1 else "train"
-            rows.append({"track_id": f"{genre}/{i}", "path": str(path), "genre": genre, "label": label, "split": split})
-    write_feature_store(root / "features", pd.DataFrame(rows), cfg=CFG, workers=1, progress=False)
+    write_feature_store(root / "features", two_tone_tracks(root), cfg=CFG, workers=1, progress=False)
     return root / "features"
 
 

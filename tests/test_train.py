@@ -9,7 +9,7 @@ from genrecrnn.model import save_model
 from genrecrnn.store import open_feature_store, write_feature_store
 from genrecrnn.train import run_id, train_crnn
 
-from conftest import tone, write_wav
+from conftest import two_tone_tracks
 
 MODEL = ModelParams(filters=(4, 4, 8, 8, 8), lstm_units=8, dense_units=8, dropout=0.0)
 CFG = FeatureConfig(n_mels=32, frame_seconds=1.0, frame_hop_seconds=1.0)
@@ -19,13 +19,7 @@ CFG = FeatureConfig(n_mels=32, frame_seconds=1.0, frame_hop_seconds=1.0)
 def store(tmp_path_factory):
     """Two genres: low tones and high tones, 6 clips each of 3 s (3 frames), split 4/1/1 per genre."""
     root = tmp_path_factory.mktemp("train")
-    rows = []
-    for label, (genre, base) in enumerate((("low", 150.0), ("high", 2500.0))):
-        for i in range(6):
-            path = write_wav(root / "audio" / genre / f"{i}.wav", tone(base * (1 + 0.05 * i), 3.0))
-            split = "test" if i == 0 else "val" if i == 1 else "train"
-            rows.append({"track_id": f"{genre}/{i}", "path": str(path), "genre": genre, "label": label, "split": split})
-    write_feature_store(root / "features", pd.DataFrame(rows), cfg=CFG, workers=1, progress=False)
+    write_feature_store(root / "features", two_tone_tracks(root), cfg=CFG, workers=1, progress=False)
     return open_feature_store(root / "features")
 
 
