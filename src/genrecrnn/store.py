@@ -178,11 +178,6 @@ def write_feature_store(
     return index
 
 
-def _shard_number(result: dict) -> int:
-    """Sort key: a task result's shard number."""
-    return result["shard"]
-
-
 def _frame_index(results: list[dict], tracks: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(frame index, shard index) from the workers' per-shard counts, shards in order."""
     info = tracks.assign(track_id=tracks["track_id"].astype(str)).set_index("track_id")
