@@ -1,8 +1,10 @@
 """Preprocessing engines on the same shard tasks: Dask distributed vs a plain process pool (and Ray, if importable).
 
-Every engine runs genrecrnn.store.write_shard on the same shards of the same 30 s clips; engines are
-started (and warmed with one task round) before timing, their start-up is reported apart.
-- scaling: Dask with 2 workers vs Dask with 1 worker (target >= 1.8x);
+Every engine runs genrecrnn.store.write_shard on the same shards (the pipeline's shard size) of the same
+30 s clips, in interleaved rounds; each round starts every engine afresh and warms it with one task
+round before timing (write-back of earlier runs flushed first), and start-up is reported apart.
+- scaling: Dask with 2 workers vs Dask with 1 worker (target >= 1.8x), beside the plain pool's 2 vs 1
+  (what a second core gives on this machine);
 - overhead: Dask with 2 workers vs multiprocessing.Pool(2) (target <= 10% slower); Ray likewise if installed;
 - memory: peak RSS of the whole process tree (parent + scheduler + workers, sampled every 20 ms) of
   write_feature_store with 2 workers, 1,000 vs 10,000 short synthetic clips, each in a fresh process.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import shutil
 import statistics
 import tempfile
@@ -27,6 +30,7 @@ import psutil
 import soundfile as sf
 
 from common import in_fresh_process, machine, table
+from genrecrnn.config import PreprocessParams
 from genrecrnn.features import FeatureConfig
 from genrecrnn.store import write_feature_store, write_shard
 
@@ -107,25 +111,28 @@ class RayEngine:
 
 
 def time_engines(tracks: pd.DataFrame, work: Path, engines: dict, repeats: int, shard_clips: int) -> dict:
-    """Per engine: (start-up s, [run s...]); each engine is started, warmed and timed in turn, `repeats` runs."""
-    out = {}
+    """Per engine: (median start-up s, [run s...]), in interleaved rounds so drift in machine load hits all alike.
+
+    Every round starts each engine afresh, warms it with one task round (workers import the package
+    and build the filter banks), times one run over `tracks` and closes it.
+    """
+    out: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in engines}
     warm = shard_tasks(tracks.iloc[: 4 * shard_clips], work / "warm", shard_clips, FeatureConfig())
-    for name, make in engines.items():
-        t0 = time.perf_counter()
-        engine = make()
-        start = time.perf_counter() - t0
-        engine.run(warm)  # workers import the package and build the filter banks once
-        runs = []
-        for r in range(repeats):
+    for r in range(repeats):
+        for name, make in engines.items():
+            t0 = time.perf_counter()
+            engine = make()
+            out[name][0].append(time.perf_counter() - t0)
+            engine.run(warm)
             tasks = shard_tasks(tracks, work / f"{name}-{r}", shard_clips, FeatureConfig())
+            os.sync()  # the kernel's write-back of the previous run's shards would land in this one
             t0 = time.perf_counter()
             engine.run(tasks)
-            runs.append(time.perf_counter() - t0)
+            out[name][1].append(time.perf_counter() - t0)
+            engine.close()
             shutil.rmtree(work / f"{name}-{r}")
-        engine.close()
-        out[name] = (start, runs)
-        print(f"  {name}: start {start:.1f} s, runs {' '.join(f'{t:.2f}' for t in runs)}", flush=True)
-    return out
+            print(f"  round {r + 1} {name}: start {out[name][0][-1]:.2f} s, run {out[name][1][-1]:.2f} s", flush=True)
+    return {name: (statistics.median(starts), runs) for name, (starts, runs) in out.items()}
 
 
 def tree_peak_probe(tracks: pd.DataFrame, out_dir: str, shard_clips: int) -> tuple[float, float]:
@@ -156,9 +163,11 @@ def tree_peak_probe(tracks: pd.DataFrame, out_dir: str, shard_clips: int) -> tup
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clips", type=int, default=240, help="30 s clips for the throughput runs (default 240)")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--shard-clips", type=int, default=8, help="clips per task in the throughput runs")
+    parser.add_argument("--clips", type=int, default=960, help="30 s clips for the throughput runs")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--shard-clips", type=int, default=PreprocessParams().shard_clips, help="clips per task (default: pipeline)"
+    )
     parser.add_argument("--memory-clips", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--no-ray", action="store_true", help="skip Ray even if it is importable")
     args = parser.parse_args()
@@ -168,6 +177,7 @@ def main() -> None:
         engines = {
             "dask-1": lambda: DaskEngine(1),
             "dask-2": lambda: DaskEngine(2),
+            "pool-1": lambda: PoolEngine(1),
             "pool-2": lambda: PoolEngine(2),
         }
         try:
@@ -197,7 +207,8 @@ def main() -> None:
     print(table(["clips (1 s, shards of 32)", "seconds", "peak RSS of the process tree MB"], memory))
     scaling = median["dask-1"] / median["dask-2"]
     overhead = median["dask-2"] / median["pool-2"] - 1
-    line = f"\nsummary: Dask 2 workers / 1 worker = {scaling:.2f}x (target >= 1.8x); Dask overhead vs process pool "
+    line = f"\nsummary: Dask 2 workers / 1 worker = {scaling:.2f}x (target >= 1.8x; the pool's 2 / 1: "
+    line += f"{median['pool-1'] / median['pool-2']:.2f}x); Dask overhead vs process pool "
     line += f"{100 * overhead:+.1f}% (target <= 10%)"
     if "ray-2" in median:
         line += f"; Ray vs process pool {100 * (median['ray-2'] / median['pool-2'] - 1):+.1f}%"
