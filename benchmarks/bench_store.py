@@ -96,12 +96,12 @@ def input_wait(n: int, steps: int) -> tuple[float, float]:
     import keras
     import pandas as pd
 
+    from genrecrnn.batches import FrameBatches
     from genrecrnn.config import load_params
     from genrecrnn.distribute import batch_dataset
     from genrecrnn.features import FeatureConfig
     from genrecrnn.model import build_crnn
     from genrecrnn.store import FeatureStore, ShardedFrames
-    from genrecrnn.train import FrameBatches
 
     params = load_params(Path(__file__).resolve().parents[1] / "params.yaml")
     rng = np.random.default_rng(0)

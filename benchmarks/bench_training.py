@@ -1,7 +1,7 @@
 """Training speed: wall time of one CRNN epoch on GTZAN-size features (default 7000 frames of 129 x 128).
 
 Measures seconds per epoch for
-- candidate: the project's pipeline: genrecrnn.train.FrameBatches reading batches from an
+- candidate: the project's pipeline: genrecrnn.batches.FrameBatches reading batches from an
   np.memmap, genrecrnn.model.build_crnn (blocks conv -> pool -> batch norm -> ReLU, mel pooling
   (4, 2, 2, 2, 2)) compiled with Adam, cross-entropy and op determinism (`--lever augment` adds
   train_crnn's batch augmentation from params.yaml);
@@ -83,7 +83,8 @@ def run_variant(variant: str, folder: str, epochs: int, seed: int = 0) -> dict:
     import tensorflow as tf
 
     from genrecrnn import model as model_module
-    from genrecrnn.train import FrameBatches, input_statistics, set_determinism
+    from genrecrnn.batches import FrameBatches
+    from genrecrnn.train import input_statistics, set_determinism
 
     lever = variant.partition("+")[2]
     if lever == "threads1":

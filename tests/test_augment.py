@@ -14,11 +14,11 @@ from genrecrnn.augment import (
     shift_matrix,
     spec_masks,
 )
+from genrecrnn.batches import FrameBatches
 from genrecrnn.config import AugmentParams
 from genrecrnn.errors import ConfigError
 from genrecrnn.features import FeatureConfig
 from genrecrnn.store import FeatureStore
-from genrecrnn.train import FrameBatches
 
 SR, N_MELS, T = 22050, 64, 20
 ALL = AugmentParams(

@@ -2,10 +2,11 @@ import keras
 import numpy as np
 import pytest
 
+from genrecrnn.batches import FrameBatches
 from genrecrnn.config import ModelParams
 from genrecrnn.errors import ModelError
 from genrecrnn.model import build_crnn, frame_predictor, load_model, pool_sizes, predict_frames, save_model
-from genrecrnn.train import FrameBatches, set_determinism
+from genrecrnn.train import set_determinism
 
 SMALL = ModelParams(filters=(8, 8, 16, 16, 16), lstm_units=16, dense_units=16, dropout=0.0)
 
@@ -126,6 +127,7 @@ def test_traced_predictor_matches_eager_calls_for_any_batch_size():
     predict = frame_predictor(model)
     assert frame_predictor(model) is not predict  # a fresh wrapper, but the one cached graph behind it
     for n in (1, 3, 7):  # one graph for every batch size
-        np.testing.assert_allclose(predict(x[:n]), predict_frames(model, x[:n]), atol=1e-6)
+        np.testing.assert_allclose(predict(x[:n]), np.asarray(model(x[:n], training=False)), atol=1e-6)
+    np.testing.assert_allclose(predict_frames(model, x, batch_size=3), predict(x), atol=1e-6)
     with pytest.raises(ModelError, match="do not fit the model's input"):
         predict(np.zeros((2, 30, 32), np.float32))

@@ -153,3 +153,11 @@ def test_every_saved_figure_has_a_vector_copy(tmp_path):
     svg = (tmp_path / "f1.svg").read_text()
     assert svg.lstrip().startswith("<?xml") and "<svg" in svg
     assert "<dc:date>" not in svg  # no time stamp: a rerun does not change the file for that reason alone
+
+
+def test_a_rerun_writes_the_same_svg_bytes(tmp_path):
+    scores = pd.DataFrame({"genre": ["a", "b"], "f1": [0.5, 1.0], "support": [3, 4]})
+    for name in ("one", "two"):  # as two runs of a stage: the figure drawn afresh and saved once
+        plots.save_figure(plots.per_genre_f1(scores), tmp_path / f"{name}.png")
+    one, two = (tmp_path / "one.svg").read_bytes(), (tmp_path / "two.svg").read_bytes()
+    assert b"clip-path" in one and one == two  # element ids are not drawn at random

@@ -61,6 +61,19 @@ def test_same_seed_gives_identical_weights(store, tmp_path):
         np.testing.assert_array_equal(wa, wb)
 
 
+def test_mixed_float16_computes_in_float16_with_float32_weights_and_probabilities(store, tmp_path):
+    history = train(store, tmp_path / "m.keras", epochs=8, mixed_float16=True)
+    assert np.isfinite(history["loss"]).all() and history["loss"].iloc[-1] < history["loss"].iloc[0]
+    model = keras.saving.load_model(tmp_path / "m.keras", compile=False)
+    assert model.get_layer("conv1").compute_dtype == "float16"
+    assert model.get_layer("lstm").compute_dtype == "float16"
+    assert all(w.dtype == "float32" for w in model.weights)
+    # A float16 softmax rounds small probabilities to 0 and sums to 1 only within about 1e-3.
+    probabilities = np.asarray(model(np.zeros((2, *model.input_shape[1:]), np.float32)))
+    assert probabilities.dtype == np.float32
+    assert keras.mixed_precision.dtype_policy().name == "float32"  # the global policy is restored
+
+
 class Interrupt(keras.callbacks.Callback):
     """Stops training like a killed process would, after `after` finished epochs."""
 

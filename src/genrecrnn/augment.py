@@ -2,7 +2,7 @@
 
 Every function takes a seeded ``np.random.Generator`` and a batch ``x`` of shape (n, time, mels)
 in dB, and returns new arrays (inputs are never modified, so a memory-mapped store stays
-read-only). Nothing here runs at inference: only the training batches of `train.FrameBatches`
+read-only). Nothing here runs at inference: only the training batches of `batches.FrameBatches`
 call `augment_batch`. The parts, each switched off by a zero in `config.AugmentParams`
 (the `train.augment` section):
 

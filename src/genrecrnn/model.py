@@ -73,7 +73,8 @@ def build_crnn(
     x = layers.LSTM(params.lstm_units, name="lstm")(x)
     x = layers.Dense(params.dense_units, activation="relu", name="dense")(x)
     x = layers.Dropout(params.dropout, name="dropout")(x)
-    outputs = layers.Dense(n_genres, activation="softmax", name="genre")(x)
+    # float32 even under mixed_float16: a float16 softmax rounds small probabilities to 0.
+    outputs = layers.Dense(n_genres, activation="softmax", dtype="float32", name="genre")(x)
     return keras.Model(inputs, outputs, name="crnn")
 
 
@@ -104,14 +105,10 @@ def input_shape(model: keras.Model) -> tuple[int, int]:
 
 
 def predict_frames(model: keras.Model, frames: np.ndarray, *, batch_size: int = 128) -> np.ndarray:
-    """Genre probabilities for a stack of frames (n, time, mels) -> (n, n_genres), in batches."""
-    if frames.shape[1:] != input_shape(model):
-        raise ModelError(
-            f"frames of shape {frames.shape[1:]} do not fit the model's input {input_shape(model)}; "
-            "the feature settings differ from the ones it was trained with"
-        )
-    out = [model(np.asarray(frames[i : i + batch_size]), training=False) for i in range(0, len(frames), batch_size)]
-    return np.concatenate([np.asarray(o) for o in out]) if out else np.empty((0, model.output_shape[-1]), np.float32)
+    """Genre probabilities for a stack of frames (n, time, mels) -> (n, n_genres), in batches (frame_predictor)."""
+    predict = frame_predictor(model)
+    batches = [predict(frames[i : i + batch_size]) for i in range(0, len(frames), batch_size)]
+    return np.concatenate(batches) if batches else np.empty((0, model.output_shape[-1]), np.float32)
 
 
 _PREDICTORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

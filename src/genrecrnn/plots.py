@@ -26,8 +26,9 @@ def save_figure(fig: plt.Figure, path: Path | str, *, dpi: int = 120) -> Path:
     fmt = path.suffix.lstrip(".").lower() or "png"
     targets = [(path, fmt)] + ([(path.with_suffix(f".{VECTOR_FORMAT}"), VECTOR_FORMAT)] if fmt == "png" else [])
     for target, kind in targets:
-        with atomic_path(target) as tmp:
-            metadata = {"Date": None} if kind == "svg" else {}  # no time stamp in the SVG
+        # No time stamp and fixed element ids (not random ones) in the SVG: reruns give the same bytes.
+        metadata = {"Date": None} if kind == "svg" else {}
+        with atomic_path(target) as tmp, plt.rc_context({"svg.hashsalt": "genrecrnn"}):
             fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=kind, metadata=metadata)
     return path
 
