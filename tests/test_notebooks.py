@@ -3,6 +3,9 @@
 import ast
 import dataclasses
 import json
+import os
+import tempfile
+from pathlib import Path
 
 import nbformat
 import papermill
@@ -48,7 +51,7 @@ def test_parameter_defaults_are_literals_equal_to_params_yaml(path):
     assert notebook_parameters(path, params) == {k: values[k] for k in declared}
 
 
-def test_failed_notebook_keeps_the_last_good_output(tmp_path):
+def test_failed_notebook_keeps_the_last_good_output(tmp_path, capfd):
     (tmp_path / "notebooks").mkdir()
     nb = nbformat.v4.new_notebook()
     params_cell = nbformat.v4.new_code_cell("seed = 1")
@@ -58,6 +61,9 @@ def test_failed_notebook_keeps_the_last_good_output(tmp_path):
     nbformat.write(nb, tmp_path / "notebooks" / "09_check.ipynb")
     params = Params(seed=1, genres=("a", "b"))  # results under the default paths.results
     good = run_notebook("09_check", params=params, root=tmp_path)
+    # The kernel runs over local sockets: no unencrypted-TCP warning, no socket files left behind.
+    assert "TCP" not in capfd.readouterr().err
+    assert not list(Path(tempfile.gettempdir()).glob(f"genrecrnn-kernel-{os.getpid()}-*"))
     before = good.read_text()
     with pytest.raises(papermill.PapermillExecutionError):
         run_notebook("09_check", params=dataclasses.replace(params, seed=2), root=tmp_path)

@@ -124,6 +124,10 @@ def test_report_opens_with_the_summary_headline_table_and_paired_test(results):
     assert "findings" in body[order[2] :] and "kept epoch 2 of 3" in body  # notebook tables and text stay
 
 
+def test_building_the_report_twice_writes_the_same_page(results):
+    assert render(results) == render(results)  # no random cell ids or time stamps: a rerun changes nothing
+
+
 def test_report_has_no_warnings_reprs_or_widgets_and_every_figure_is_captioned(results):
     page = render(results)
     for bad in ("WARNING", "Traceback", "PosixPath", "absl", "InitializeLog", "genrecrnn_version': ", "0/3"):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from pathlib import Path
 
 import papermill
+from jupyter_client import AsyncKernelManager
 
 from genrecrnn.config import Params, as_dict
 from genrecrnn.errors import ConfigError
@@ -15,6 +17,20 @@ from genrecrnn.fileio import atomic_path
 log = logging.getLogger(__name__)
 NOTEBOOK_DIR = "notebooks"
 EXECUTED_DIR = "notebooks"  # under paths.results
+
+
+class LocalKernelManager(AsyncKernelManager):
+    """A kernel reached over local IPC sockets (POSIX): no network port, and no warning from the kernel.
+
+    Over TCP, ipykernel warns on every start that its traffic is unencrypted. The sockets are files
+    named <temp dir>/genrecrnn-kernel-<pid>-<n>, removed when the kernel shuts down.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        if os.name == "posix":
+            kwargs.setdefault("transport", "ipc")
+            kwargs.setdefault("ip", os.path.join(tempfile.gettempdir(), f"genrecrnn-kernel-{os.getpid()}"))
+        super().__init__(**kwargs)
 
 
 def notebook_parameters(notebook: Path, params: Params) -> dict:
@@ -49,6 +65,7 @@ def run_notebook(name: str, *, params: Params, root: Path) -> Path:
                 parameters=notebook_parameters(source, params),
                 cwd=str(root),
                 kernel_name="python3",
+                kernel_manager_class=LocalKernelManager,
                 progress_bar=False,
             )
         except papermill.PapermillExecutionError:

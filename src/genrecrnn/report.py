@@ -70,11 +70,13 @@ def build_report(
     merged.metadata = copy.deepcopy(next(iter(notebooks.values())).metadata) if notebooks else {}
     counts, left_out = dataset_overview(dataset)
     summary = summary_html(metrics=metrics, counts=counts, left_out=left_out, data=data, figures=figures)
-    merged.cells.append(html_cell(summary))
-    merged.cells.append(html_cell(methods_html(notebooks, figures, data)))
-    merged.cells.append(nbformat.v4.new_markdown_cell("# Details\nThe executed notebooks' text and tables, in order."))
+    # Cells made here get fixed ids (nbformat draws random ones), so a rerun writes the same page.
+    merged.cells.append(html_cell(summary, cell_id="summary"))
+    merged.cells.append(html_cell(methods_html(notebooks, figures, data), cell_id="methods"))
+    details = "# Details\nThe executed notebooks' text and tables, in order."
+    merged.cells.append(nbformat.v4.new_markdown_cell(details, id="details"))
     for stem, nb in notebooks.items():
-        merged.cells.append(nbformat.v4.new_markdown_cell(f"## {stem}"))
+        merged.cells.append(nbformat.v4.new_markdown_cell(f"## {stem}", id=f"{stem}-title"))
         merged.cells.extend(details_cells(nb, stem=stem))
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
     page, _ = exporter.from_notebook_node(merged, resources={"metadata": {"name": title}})

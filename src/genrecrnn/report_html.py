@@ -285,8 +285,8 @@ def details_cells(nb: nbformat.NotebookNode, *, stem: str) -> list[nbformat.Note
     return cells
 
 
-def html_cell(text: str) -> nbformat.NotebookNode:
+def html_cell(text: str, *, cell_id: str) -> nbformat.NotebookNode:
     """A code cell whose only output is `text` as HTML (how package-built sections enter the exported page)."""
-    cell = nbformat.v4.new_code_cell("")
+    cell = nbformat.v4.new_code_cell("", id=cell_id)
     cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": text})]
     return cell
