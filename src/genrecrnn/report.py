@@ -67,7 +67,10 @@ def build_report(
     notebooks = read_notebooks(notebook_paths)
     figures = numbered_figures(results / FIGURE_DIR)
     merged = nbformat.v4.new_notebook()
-    merged.metadata = copy.deepcopy(next(iter(notebooks.values())).metadata) if notebooks else {}
+    # Language and kernel only: the executed notebooks' widget state (progress bars, with random
+    # ids and timings) would be embedded in the page and change it every run.
+    first = next(iter(notebooks.values())).metadata if notebooks else {}
+    merged.metadata = {k: copy.deepcopy(first[k]) for k in ("kernelspec", "language_info") if k in first}
     counts, left_out = dataset_overview(dataset)
     summary = summary_html(metrics=metrics, counts=counts, left_out=left_out, data=data, figures=figures)
     # Cells made here get fixed ids (nbformat draws random ones), so a rerun writes the same page.

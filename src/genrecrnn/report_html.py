@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import copy
 import html
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -250,10 +251,23 @@ def methods_html(notebooks: dict[str, nbformat.NotebookNode], figures: dict[str,
     return "\n".join(parts)
 
 
+# Keras's per-epoch lines in notebook 02 ("Epoch 3/30", "100/100 - 15s - 147ms/step - loss: ..."): the
+# training curves figure carries their numbers, and their timings would change the page every run.
+_KERAS_EPOCH_LINE = re.compile(r"Epoch \d+/\d+|\d+/\d+ - \d+m?s - .*")
+
+
+def _drop_epoch_lines(output: nbformat.NotebookNode) -> None:
+    """Remove Keras's per-epoch lines from a stream output, in place."""
+    if output.get("output_type") == "stream":
+        lines = str(output.get("text", "")).splitlines(keepends=True)
+        output["text"] = "".join(line for line in lines if not _KERAS_EPOCH_LINE.fullmatch(line.rstrip("\n")))
+
+
 def _keep_output(output: nbformat.NotebookNode) -> bool:
     """False for what the details section leaves out: stderr, figures, audio players, widgets, bare reprs."""
     if output.get("output_type") == "stream":  # stderr: warnings; a printed dict: a repr, not a finding
-        return output.get("name") != "stderr" and not str(output.get("text", "")).startswith("{'")
+        text = str(output.get("text", ""))
+        return output.get("name") != "stderr" and bool(text.strip()) and not text.startswith("{'")
     if output.get("output_type") == "error":
         return True  # a failed cell must show (the stage would have failed, so this is defensive)
     data = output.get("data", {})
@@ -278,6 +292,8 @@ def details_cells(nb: nbformat.NotebookNode, *, stem: str) -> list[nbformat.Note
         if cell.cell_type == "code":
             if "parameters" in cell.metadata.get("tags", []) or "injected-parameters" in cell.metadata.get("tags", []):
                 continue
+            for output in cell.get("outputs", []):
+                _drop_epoch_lines(output)
             cell.outputs = [o for o in cell.get("outputs", []) if _keep_output(o)]
             if not cell.outputs:
                 continue
