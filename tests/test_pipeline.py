@@ -84,12 +84,13 @@ def test_split_keeps_tracks_whole(project):
     assert (frames.groupby("track_id")["split"].nunique() == 1).all()
 
 
-def test_forced_rerun_gives_bit_identical_metrics(project):
-    first = (project / "results" / "metrics.json").read_text()
-    first_history = (project / "results" / "history.csv").read_text()
+def test_forced_rerun_gives_bit_identical_metrics_figures_and_report(project):
+    results = project / "results"
+    figures = sorted(f"figures/{path.name}" for path in (results / "figures").iterdir())
+    kept = ["metrics.json", "history.csv", "report.html", *figures]
+    first = {name: (results / name).read_bytes() for name in kept}
     dvc(project, "repro", "--force")
-    assert (project / "results" / "history.csv").read_text() == first_history
-    assert (project / "results" / "metrics.json").read_text() == first
+    assert [name for name in kept if (results / name).read_bytes() != first[name]] == []
 
 
 def test_second_repro_does_nothing_and_one_param_reruns_only_its_stages(project):
