@@ -31,6 +31,22 @@ def write_wav(path: Path, y: np.ndarray, sr: int = SR, subtype: str = "PCM_16") 
     return path
 
 
+def save_tiny_classifier(
+    path: Path, *, cfg: FeatureConfig, genres: list[str], filters: tuple = (4,) * 5, units: int = 4, **stats
+):
+    """An untrained small CRNN for `cfg`'s frames, saved with its metadata sidecar at `path`; returns the Classifier.
+
+    `stats`: build_crnn's input_mean / input_std. Keras is imported here, not when the tests are collected.
+    """
+    from genrecrnn.classifier import save_classifier
+    from genrecrnn.config import ModelParams
+    from genrecrnn.model import build_crnn
+
+    widths = ModelParams(filters=filters, lstm_units=units, dense_units=units)
+    model = build_crnn(time_steps=cfg.frame_columns, n_mels=cfg.n_mels, n_genres=len(genres), params=widths, **stats)
+    return save_classifier(path, model=model, genres=genres, feature_config=cfg)
+
+
 @pytest.fixture
 def small_cfg() -> FeatureConfig:
     """A cheap feature setting: 1 s frames of 32 mel bands."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, save_tiny_classifier
 
 
 @pytest.fixture
@@ -62,10 +62,7 @@ def test_prediction_bench_files_and_todays_path_agree_with_predict_file(benchmar
     import soundfile as sf
 
     from bench_prediction import new_predict, today_predict, write_tone_noise
-    from genrecrnn.classifier import save_classifier
-    from genrecrnn.config import ModelParams
     from genrecrnn.features import FeatureConfig
-    from genrecrnn.model import build_crnn
 
     assert write_tone_noise(tmp_path / "a.flac", minutes=0.75) == 45.0
     info = sf.info(str(tmp_path / "a.flac"))
@@ -73,13 +70,7 @@ def test_prediction_bench_files_and_todays_path_agree_with_predict_file(benchmar
     write_tone_noise(tmp_path / "a.mp3", minutes=0.1, fmt="MP3")
     assert sf.info(str(tmp_path / "a.mp3")).format == "MP3"
     cfg = FeatureConfig(n_mels=32, frame_seconds=3.0)
-    model = build_crnn(
-        time_steps=cfg.frame_columns,
-        n_mels=cfg.n_mels,
-        n_genres=3,
-        params=ModelParams(filters=(4, 4, 4, 4, 4), lstm_units=4, dense_units=4),
-    )
-    classifier = save_classifier(tmp_path / "m.keras", model=model, genres=["a", "b", "c"], feature_config=cfg)
+    classifier = save_tiny_classifier(tmp_path / "m.keras", cfg=cfg, genres=["a", "b", "c"])
     # The frozen pre-issue-14 path is the benchmark's reference: it must compute the same thing.
     np.testing.assert_allclose(
         new_predict(tmp_path / "a.flac", classifier), today_predict(tmp_path / "a.flac", classifier), atol=1e-6

@@ -5,9 +5,8 @@ import pytest
 import yaml
 
 from genrecrnn.cli import main
-from genrecrnn.config import ModelParams
 
-from conftest import ROOT, tone, write_wav
+from conftest import ROOT, save_tiny_classifier, tone, write_wav
 
 
 def params_file(tmp_path, **data):
@@ -63,19 +62,10 @@ def test_unknown_params_key_is_named(tmp_path, capsys):
 
 
 def test_silent_and_long_files_are_classified(tmp_path, capsys):
-    from genrecrnn.classifier import save_classifier
     from genrecrnn.features import FeatureConfig
     from genrecrnn.inference import predict_file
-    from genrecrnn.model import build_crnn
 
-    cfg = FeatureConfig(n_mels=32)
-    model = build_crnn(
-        time_steps=cfg.frame_columns,
-        n_mels=32,
-        n_genres=2,
-        params=ModelParams(filters=(4, 4, 4, 4, 4), lstm_units=4, dense_units=4),
-    )
-    classifier = save_classifier(tmp_path / "m.keras", model=model, genres=["x", "y"], feature_config=cfg)
+    classifier = save_tiny_classifier(tmp_path / "m.keras", cfg=FeatureConfig(n_mels=32), genres=["x", "y"])
     silent = predict_file(write_wav(tmp_path / "silence.wav", np.zeros(22050 * 31, np.float32)), classifier)
     assert np.isfinite(list(silent["probabilities"].values())).all()
     # 12 minutes at 8 kHz: streamed in blocks, 24 windows of 30 s.

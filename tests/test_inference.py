@@ -6,15 +6,13 @@ import numpy as np
 import pytest
 
 from genrecrnn import inference
-from genrecrnn.classifier import load_classifier, save_classifier
+from genrecrnn.classifier import load_classifier
 from genrecrnn.cli import main
-from genrecrnn.config import ModelParams
 from genrecrnn.errors import AudioError, ModelError
 from genrecrnn.features import FeatureConfig
 from genrecrnn.inference import BATCH_FRAMES, PREDICTION_SCHEMA, PredictionRun, iter_windows, predict_file
-from genrecrnn.model import build_crnn
 
-from conftest import SR, tone, write_wav
+from conftest import SR, save_tiny_classifier, tone, write_wav
 
 GENRES = ["a", "b", "c"]
 
@@ -23,16 +21,10 @@ GENRES = ["a", "b", "c"]
 def model_path(tmp_path_factory):
     """An untrained but deterministic small CRNN with its metadata sidecar."""
     cfg = FeatureConfig(n_mels=32, frame_seconds=3.0)
-    model = build_crnn(
-        time_steps=cfg.frame_columns,
-        n_mels=cfg.n_mels,
-        n_genres=3,
-        params=ModelParams(filters=(4, 4, 8, 8, 8), lstm_units=8, dense_units=8),
-        input_mean=-40.0,
-        input_std=15.0,
-    )
     path = tmp_path_factory.mktemp("model") / "crnn.keras"
-    save_classifier(path, model=model, genres=GENRES, feature_config=cfg)
+    save_tiny_classifier(
+        path, cfg=cfg, genres=GENRES, filters=(4, 4, 8, 8, 8), units=8, input_mean=-40.0, input_std=15.0
+    )
     return path
 
 
@@ -191,13 +183,7 @@ def test_folder_in_two_workers_keeps_order_results_and_failures(tmp_path, model_
 def test_an_hour_streams_with_memory_flat_in_file_length(tmp_path, monkeypatch):
     """A 1-hour file (2 kHz, so the test is quick) peaks at the memory of a 5-minute one, model batches included."""
     cfg = FeatureConfig(sample_rate=2000, n_fft=128, hop_length=64, n_mels=16, frame_seconds=3.0)
-    model = build_crnn(
-        time_steps=cfg.frame_columns,
-        n_mels=cfg.n_mels,
-        n_genres=3,
-        params=ModelParams(filters=(4, 4, 4, 4, 4), lstm_units=4, dense_units=4),
-    )
-    classifier = save_classifier(tmp_path / "m.keras", model=model, genres=GENRES, feature_config=cfg)
+    classifier = save_tiny_classifier(tmp_path / "m.keras", cfg=cfg, genres=GENRES)
     batches = []
     traced = inference.frame_predictor
 

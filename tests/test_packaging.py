@@ -2,9 +2,9 @@
 
 import ast
 import sys
-import tomllib
 from importlib.metadata import packages_distributions, requires
 
+import tomllib
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 

@@ -6,13 +6,10 @@ import sys
 
 import pytest
 
-from genrecrnn.classifier import save_classifier
-from genrecrnn.config import ModelParams
 from genrecrnn.features import FeatureConfig
-from genrecrnn.model import build_crnn
 from genrecrnn.quiet import VERBOSE_ENV, filter_startup_noise, stderr_fd_captured
 
-from conftest import tone, write_wav
+from conftest import save_tiny_classifier, tone, write_wav
 
 STARTUP = (
     "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
@@ -40,9 +37,7 @@ def song_and_model(tmp_path_factory):
     folder = tmp_path_factory.mktemp("quiet")
     cfg = FeatureConfig(n_mels=32)
     model_path = folder / "m.keras"
-    widths = ModelParams(filters=(2, 2, 2, 2, 2), lstm_units=2, dense_units=2)
-    model = build_crnn(time_steps=cfg.frame_columns, n_mels=32, n_genres=2, params=widths)
-    save_classifier(model_path, model=model, genres=["low", "high"], feature_config=cfg)
+    save_tiny_classifier(model_path, cfg=cfg, genres=["low", "high"], filters=(2,) * 5, units=2)
     return write_wav(folder / "song.flac", tone(220, 7.0)), model_path
 
 
