@@ -80,3 +80,40 @@ def two_tone_tracks(root: Path) -> pd.DataFrame:
             split = "test" if i == 0 else "val" if i == 1 else "train"
             rows.append({"track_id": f"{genre}/{i}", "path": str(path), "genre": genre, "label": label, "split": split})
     return pd.DataFrame(rows)
+
+
+def cpu_levels() -> dict[str, dict[str, str]]:
+    """Environments that make numpy (and OpenBLAS) on this machine act as older CPUs: label -> extra env vars.
+
+    "found" is this CPU as numpy sees it; each further entry disables numpy's dispatch targets from one level
+    up (on x86-64 with numpy 2.4: X86_V3 = AVX2, X86_V4 = AVX-512, ...), so an AVX-512 machine imitates an
+    AVX2-only one and an AVX2 machine imitates an SSE4.2-only one. OpenBLAS is pinned to a matching core type.
+    """
+    from numpy._core._multiarray_umath import __cpu_baseline__, __cpu_dispatch__, __cpu_features__
+
+    found = [target for target in __cpu_dispatch__ if __cpu_features__.get(target)]
+    levels = {"found": {}}
+    for k, target in enumerate(found):
+        env = {"NPY_DISABLE_CPU_FEATURES": " ".join(__cpu_dispatch__[__cpu_dispatch__.index(target) :])}
+        core = {"X86_V3": "Nehalem", "X86_V4": "Haswell"}.get(target)
+        if core:
+            env["OPENBLAS_CORETYPE"] = core
+        below = found[k - 1] if k else (__cpu_baseline__[-1] if __cpu_baseline__ else "baseline")
+        levels[f"as {below} ({target} and up disabled)"] = env
+    return levels
+
+
+def run_under_cpu_levels(code: str, *, cwd: Path | None = None) -> dict[str, str]:
+    """stdout of `python -c code` under each of cpu_levels(), stripped: label -> output."""
+    import subprocess
+    import sys
+
+    outputs = {}
+    for label, extra in cpu_levels().items():
+        env = {k: v for k, v in os.environ.items() if k not in ("NPY_DISABLE_CPU_FEATURES", "OPENBLAS_CORETYPE")}
+        done = subprocess.run(
+            [sys.executable, "-c", code], env=env | extra, cwd=cwd, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, f"{label}: {done.stderr[-2000:]}"
+        outputs[label] = done.stdout.strip()
+    return outputs

@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from genrecrnn import augment
 from genrecrnn.augment import (
     crop_positions,
     gain_and_tilt,
@@ -136,6 +137,17 @@ def test_key_shift_moves_a_tones_mel_peak_by_the_semitones():
     x = np.tile(tone.astype(np.float32), (6, 4, 1))
     out = key_shift(np.random.default_rng(0), x, max_semitones=2, sr=SR)
     assert out.shape == x.shape and not np.array_equal(out, x)
+
+
+def test_key_shift_applies_each_frames_shift_matrix_without_a_matrix_product(monkeypatch):
+    x = np.random.default_rng(1).normal(-40, 10, (40, 7, N_MELS)).astype(np.float32)
+    shifts = np.random.default_rng(0).integers(-3, 4, len(x))  # the draw key_shift makes from the same seed
+    expected = np.stack([f @ shift_matrix(int(s), n_mels=N_MELS, sr=SR).T for f, s in zip(x, shifts)])
+    # No BLAS (its threads would fight TensorFlow's inside loader threads): the dense matrix is never built.
+    monkeypatch.setattr(augment, "shift_matrix", lambda *a, **k: pytest.fail("key_shift used a matrix product"))
+    out = key_shift(np.random.default_rng(0), x, max_semitones=3, sr=SR)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-4)
+    assert np.array_equal(out[shifts == 0], x[shifts == 0])
 
 
 def test_gain_and_tilt_add_a_level_and_a_linear_slope():

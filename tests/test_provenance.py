@@ -36,3 +36,15 @@ def test_manifest_md5_comes_from_the_data_index(tmp_path):
     split = pd.DataFrame({"track_id": ["a/0"], "split": ["train"]})
     write_dataset_index(tmp_path, manifest, split, ["a", "b"])
     assert run_identity(dataset=tmp_path)["manifest_md5"] == manifest_checksum(manifest)
+
+
+def test_environment_names_the_cpu_simd_level_and_library_versions(monkeypatch):
+    from importlib import metadata
+
+    from genrecrnn.provenance import environment
+
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    env = environment()
+    assert env["numpy"] == metadata.version("numpy") and env["librosa"] == metadata.version("librosa")
+    assert env["ONEDNN_MAX_CPU_ISA"] == "AVX2" and env["cpu"] and env["numpy_simd"]
+    assert "NPY_DISABLE_CPU_FEATURES" not in env or env["NPY_DISABLE_CPU_FEATURES"]

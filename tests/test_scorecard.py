@@ -124,11 +124,12 @@ def _leaves(doc, prefix=""):
 def test_metrics_json_is_nested_headline_numbers_only(clips, tmp_path):
     written = _validation_run(clips, tmp_path)
     expected = {f"{group}.{key}" for group, keys in HEADLINE_KEYS.items() for key in keys}
-    expected |= {"n_clips", "n_frames", "clip_aggregation", "model_id"}
+    expected |= {"n_clips", "n_frames", "clip_aggregation", "model_id", "environment"}
     leaves = dict(_leaves(written))
     assert set(leaves) == expected
     assert len(leaves) <= 40  # `dvc metrics show` prints one column per leaf
-    numbers = {k: v for k, v in leaves.items() if k not in ("clip_aggregation", "model_id")}
+    numbers = {k: v for k, v in leaves.items() if k not in ("clip_aggregation", "model_id", "environment")}
+    assert "numpy_simd" in written["environment"] and "; numpy " in written["environment"]
     assert all(isinstance(v, float) for v in numbers.values())
     assert written["crnn"]["clip"]["accuracy"] == pytest.approx(6 / 8)
     assert written["baseline"]["clip"]["accuracy"] == pytest.approx(7 / 8)

@@ -60,33 +60,45 @@ def read_positions(strips: np.ndarray, positions: np.ndarray) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=16)
-def shift_matrix(semitones: int, *, n_mels: int, sr: int) -> np.ndarray:
-    """(n_mels, n_mels) linear map that moves a mel spectrum up by `semitones` (edge bands repeat).
+def shift_taps(semitones: int, *, n_mels: int, sr: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(low, high, weight), each (n_mels,): output band m = (1 - weight) * band low + weight * band high.
 
-    Output band m reads the input at the frequency its centre has `semitones` lower, located on
-    the mel axis (where band centres are evenly spaced) and interpolated between the two nearest bands.
+    Moves a mel spectrum up by `semitones` (edge bands repeat): output band m reads the input at the
+    frequency its centre has `semitones` lower, located on the mel axis (where band centres are evenly
+    spaced) and interpolated between the two nearest bands.
     """
     centres = librosa.mel_frequencies(n_mels=n_mels + 2, fmax=sr / 2)[1:-1]
     source = librosa.hz_to_mel(centres * 2.0 ** (-semitones / 12))
     position = np.interp(source, librosa.hz_to_mel(centres), np.arange(n_mels))
-    low = np.floor(position).astype(int)
-    high = np.minimum(low + 1, n_mels - 1)
-    weight = position - low
-    matrix = np.zeros((n_mels, n_mels))
+    low = np.floor(position).astype(np.int64)
+    return low, np.minimum(low + 1, n_mels - 1), (position - low).astype(np.float32)
+
+
+def shift_matrix(semitones: int, *, n_mels: int, sr: int) -> np.ndarray:
+    """shift_taps as an (n_mels, n_mels) linear map, out = x @ matrix.T (for tests and plots)."""
+    low, high, weight = shift_taps(semitones, n_mels=n_mels, sr=sr)
+    matrix = np.zeros((n_mels, n_mels), dtype=np.float32)
     np.add.at(matrix, (np.arange(n_mels), low), 1 - weight)
     np.add.at(matrix, (np.arange(n_mels), high), weight)
-    return matrix.astype(np.float32)
+    return matrix
 
 
 def key_shift(rng: np.random.Generator, x: np.ndarray, *, max_semitones: int, sr: int) -> np.ndarray:
-    """Shift each frame of x (n, time, mels) by a whole number of semitones in [-max, max]."""
+    """Shift each frame of x (n, time, mels) by a whole number of semitones in [-max, max].
+
+    Two gathers along the mel axis and a blend, never a matrix product: numpy's matmul would start
+    OpenBLAS threads inside the loader threads, which fight TensorFlow's for the cores (50x slower
+    under load, issue 20); the taps give the same map as shift_matrix.
+    """
     shifts = rng.integers(-max_semitones, max_semitones + 1, len(x))
-    out = x.copy()
-    for s in np.unique(shifts):  # at most 2 * max + 1 matrix products per batch
-        if s != 0:
-            pick = shifts == s
-            out[pick] = x[pick] @ shift_matrix(int(s), n_mels=x.shape[2], sr=sr).T
-    return out
+    taps = [shift_taps(int(s), n_mels=x.shape[2], sr=sr) for s in range(-max_semitones, max_semitones + 1)]
+    low, high, weight = (np.stack(t)[shifts + max_semitones][:, None, :] for t in zip(*taps))
+    a = np.take_along_axis(x, np.broadcast_to(low, x.shape), axis=2)
+    b = np.take_along_axis(x, np.broadcast_to(high, x.shape), axis=2)
+    b -= a
+    b *= weight
+    b += a
+    return b
 
 
 def gain_and_tilt(rng: np.random.Generator, x: np.ndarray, *, gain_db: float, tilt_db: float) -> np.ndarray:

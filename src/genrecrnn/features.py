@@ -19,6 +19,7 @@ import scipy.fft
 from pydantic import model_validator
 from scipy import sparse
 
+from genrecrnn import portable
 from genrecrnn.audio import load_audio
 from genrecrnn.config import FeaturesParams, PositiveInt, parse_section, section, section_of
 from genrecrnn.errors import AudioError
@@ -103,7 +104,7 @@ def logmel(y: np.ndarray, *, cfg: FeatureConfig) -> np.ndarray:
     signal (centred frames, pad_mode="constant"), windowed and transformed _BLOCK_COLUMNS at a
     time so each block stays in the CPU cache; the FFT runs down the columns of the (n_fft,
     block) array, which pocketfft vectorises across columns; the mel filters are a sparse
-    product; the dB conversion is done in place.
+    product; the dB conversion uses `portable.log10`, so the bits do not depend on the CPU.
     """
     if y.ndim != 1:
         raise AudioError(f"expected a mono signal of shape (n,), got shape {y.shape}")
@@ -115,12 +116,14 @@ def logmel(y: np.ndarray, *, cfg: FeatureConfig) -> np.ndarray:
     mel = np.empty((cfg.n_mels, frames.shape[1]), dtype=np.float32)
     for start in range(0, frames.shape[1], _BLOCK_COLUMNS):
         block = slice(start, start + _BLOCK_COLUMNS)
-        power = np.abs(scipy.fft.rfft(frames[:, block] * window, axis=0))  # (1 + n_fft // 2, columns)
-        np.square(power, out=power)
+        spectrum = scipy.fft.rfft(frames[:, block] * window, axis=0)  # (1 + n_fft // 2, columns)
+        # re**2 + im**2 rather than abs()**2: numpy's complex abs (hypot) is CPU-dispatched, these products are not
+        power = np.square(spectrum.real)
+        power += np.square(spectrum.imag)
         mel[:, block] = basis @ power
     np.maximum(mel, 1e-10, out=mel)  # amin
-    np.log10(mel, out=mel)
-    mel *= 10.0  # ref=1.0 subtracts 10 * log10(1) = 0
+    # portable.log10, not np.log10: numpy's float32 log10 differs in the last bit between AVX-512 and AVX2
+    mel[:] = 10.0 * portable.log10(mel)  # ref=1.0 subtracts 10 * log10(1) = 0
     np.maximum(mel, mel.max() - 80.0, out=mel)  # top_db
     return mel
 

@@ -20,6 +20,7 @@ from genrecrnn.errors import EvaluationError, ModelError
 from genrecrnn.evaluation import clip_probabilities, per_genre_table
 from genrecrnn.fileio import atomic_write_json, atomic_write_text
 from genrecrnn.model import predict_frames
+from genrecrnn.provenance import describe_environment, environment
 from genrecrnn.significance import PAIRED_KEYS, paired_comparison
 from genrecrnn.store import FeatureStore
 
@@ -72,7 +73,7 @@ def clip_table(index: pd.DataFrame, probs: np.ndarray, *, genres: Sequence[str])
 
 
 def metrics_document(metrics: Mapping[str, float], comparison: Mapping[str, float], *, identifiers: dict) -> dict:
-    """metrics.json: HEADLINE numbers nested as model -> level -> metric, the paired comparison, counts, ids.
+    """metrics.json: HEADLINE numbers as model -> level -> metric, the paired comparison, counts, ids, environment.
 
     ``metrics`` is the flat dict of :func:`genrecrnn.evaluation.evaluate` merged with
     :func:`baseline_metrics`; ``comparison`` is :func:`compare_with_baseline`'s.
@@ -82,7 +83,8 @@ def metrics_document(metrics: Mapping[str, float], comparison: Mapping[str, floa
         doc.setdefault(model, {})[level] = {key: float(metrics[f"{prefix}{key}"]) for key in keys}
     doc[COMPARISON_KEY] = {key: float(comparison[key]) for key in PAIRED_KEYS}
     doc["n_clips"], doc["n_frames"] = float(metrics["n_clips"]), float(metrics["n_frames"])
-    return {**doc, "clip_aggregation": CLIP_AGGREGATION, **identifiers}
+    environment_line = describe_environment(environment())  # where the numbers were made (CPU, SIMD, libraries)
+    return {**doc, "clip_aggregation": CLIP_AGGREGATION, **identifiers, "environment": environment_line}
 
 
 def summary_table(metrics: Mapping[str, float]) -> pd.DataFrame:

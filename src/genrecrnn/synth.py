@@ -26,8 +26,9 @@ from functools import cache
 from typing import Any
 
 import numpy as np
-from scipy.signal import butter, lfilter, sosfilt
+from scipy.signal import lfilter, sosfilt
 
+from genrecrnn import portable as pm
 from genrecrnn.config import DataParams
 from genrecrnn.errors import ConfigError
 
@@ -255,8 +256,8 @@ def _draw_sound(rng: np.random.Generator) -> dict[str, Any]:
     """Recipe fields for one clip's instruments (names), drive, cutoff (Hz) and part levels, from the shared pools."""
     chance, low, high = zip(*_SHARED_DRIVE, strict=True)
     kind = rng.choice(len(chance), p=chance)
-    cutoff = float(np.exp(rng.uniform(*np.log(_SHARED_CUTOFF))))
-    levels = np.exp(rng.uniform(*np.log(_SHARED_LEVEL), 4))
+    cutoff = float(pm.exp(rng.uniform(*pm.log(_SHARED_CUTOFF))))
+    levels = pm.exp(rng.uniform(*pm.log(_SHARED_LEVEL), 4))
     return {
         "bass_timbre": str(rng.choice(_SHARED_BASS)),
         "chord_timbre": str(rng.choice(_SHARED_MELODIC)),
@@ -295,11 +296,11 @@ def _render(recipe: Recipe, rng: np.random.Generator, *, n: int, sr: int, diffic
     song = _Song(grid, step, chords, int(rng.integers(12)), mode, int(grid[-1] + 4 * sr), sr)
     parts = [f(recipe, song, rng) for f in (_drums, _bass, _comping, _lead)]
     levels = np.array([recipe.drum_level, recipe.bass_level, recipe.chord_level, recipe.lead_level])
-    levels = levels * np.exp(rng.normal(0, 0.15 + _LEVEL_JITTER * difficulty, 4))  # instrument mix varies
+    levels = levels * pm.exp(rng.normal(0, 0.15 + _LEVEL_JITTER * difficulty, 4))  # instrument mix varies
     gains = levels / (np.array([_rms(p) for p in parts]) + 1e-9)  # levels are relative to each part's RMS
     mix = sum(g * p for g, p in zip(gains, parts, strict=True))
-    cutoff = min(np.exp(_widen(*np.log(recipe.cutoff), rng, difficulty)), 0.45 * sr)
-    mix = sosfilt(butter(2, cutoff, fs=sr, output="sos"), mix)
+    cutoff = min(float(pm.exp(_widen(*pm.log(recipe.cutoff), rng, difficulty))), 0.45 * sr)
+    mix = sosfilt(_lowpass(cutoff, sr), mix)
     start = int(4 * step + rng.integers(int(_STEPS * step)))  # skip the lead-in; start anywhere in a bar
     y = mix[start : start + n]
     y = y + rng.uniform(0, 0.03 + _NOISE * difficulty) * _rms(y) * _noise(n, sr, rng)
@@ -319,9 +320,17 @@ class _Song:
     sr: int
 
 
+def _lowpass(cutoff: float, sr: int) -> np.ndarray:
+    """Second-order Butterworth low-pass at `cutoff` Hz as one SOS row (bilinear transform, prewarped)."""
+    k = float(pm.sin(np.pi * cutoff / sr) / pm.cos(np.pi * cutoff / sr))  # tan, from the CPU-independent sin/cos
+    norm = 1 / (1 + np.sqrt(2) * k + k * k)
+    b0 = k * k * norm
+    return np.array([[b0, 2 * b0, b0, 1.0, 2 * (k * k - 1) * norm, (1 - np.sqrt(2) * k + k * k) * norm]])
+
+
 def _noise(n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
     """Unit-RMS background noise, white through a one-pole low-pass at 200 Hz..8 kHz (hum to hiss)."""
-    pole = np.exp(-2 * np.pi * np.exp(rng.uniform(np.log(200), np.log(8000))) / sr)
+    pole = float(pm.exp(-2 * np.pi * pm.exp(rng.uniform(pm.log(200.0), pm.log(8000.0))) / sr))
     noise = lfilter([1 - pole], [1, -pole], rng.standard_normal(n, dtype=np.float32))
     return noise / (_rms(noise) + 1e-12)
 
@@ -362,14 +371,14 @@ def _drum_kit(sr: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     noise = rng.standard_normal(t.size)
     hiss = np.diff(noise, prepend=0.0)  # differenced noise is high-passed: hat and cymbal sizzle
     f0, f1 = rng.uniform(100, 160), rng.uniform(40, 60)
-    sweep = 2 * np.pi * (f1 * t + (f0 - f1) * 0.03 * (1 - np.exp(-t / 0.03)))  # pitch drops f0 -> f1
-    ride = hiss + 0.3 * np.sin(2 * np.pi * rng.uniform(3000, 5000) * t)
+    sweep = 2 * np.pi * (f1 * t + (f0 - f1) * 0.03 * (1 - pm.exp(-t / 0.03)))  # pitch drops f0 -> f1
+    ride = hiss + 0.3 * pm.sin(2 * np.pi * rng.uniform(3000, 5000) * t)
     return {
-        "kick": np.sin(sweep) * np.exp(-t / rng.uniform(0.12, 0.3)),
-        "snare": (0.8 * noise + np.sin(2 * np.pi * rng.uniform(170, 220) * t)) * np.exp(-t / 0.08),
-        "hat": 0.5 * hiss * np.exp(-t / rng.uniform(0.02, 0.05)),
-        "open": 0.5 * hiss * np.exp(-t / 0.2),
-        "ride": 0.4 * ride * np.exp(-t / 0.35),
+        "kick": pm.sin(sweep) * pm.exp(-t / rng.uniform(0.12, 0.3)),
+        "snare": (0.8 * noise + pm.sin(2 * np.pi * rng.uniform(170, 220) * t)) * pm.exp(-t / 0.08),
+        "hat": 0.5 * hiss * pm.exp(-t / rng.uniform(0.02, 0.05)),
+        "open": 0.5 * hiss * pm.exp(-t / 0.2),
+        "ride": 0.4 * ride * pm.exp(-t / 0.35),
     }
 
 
@@ -404,21 +413,21 @@ def _table(name: str, n_harmonics: int) -> np.ndarray:
     """One period of the timbre's wave, harmonics above n_harmonics dropped so nothing aliases."""
     phase = np.arange(_TABLE_SIZE) / _TABLE_SIZE * 2 * np.pi
     amps = _TIMBRES[name].harmonics[: max(n_harmonics, 1)]
-    return sum(a * np.sin((k + 1) * phase) for k, a in enumerate(amps)).astype(np.float32)
+    return sum(a * pm.sin((k + 1) * phase) for k, a in enumerate(amps)).astype(np.float32)
 
 
 def _tone(midis: tuple[int, ...], length: int, name: str, sr: int) -> np.ndarray:
     """Sum of one note per MIDI pitch, held `length` samples then released over ~30 ms."""
     timbre, release = _TIMBRES[name], int(0.03 * sr)
     t = np.arange(length + release, dtype=np.float32) / sr
-    f = 440.0 * 2.0 ** ((np.array(midis, dtype=np.float32)[:, None] - 69) / 12)
+    f = (440.0 * pm.exp((np.array(midis, dtype=np.float64)[:, None] - 69) / 12 * pm.log(2.0))).astype(np.float32)
     phase = f * t
     if timbre.vibrato:  # 5.5 Hz frequency wobble, integrated into the phase
-        phase += f * timbre.vibrato * (1 - np.cos(2 * np.pi * 5.5 * t)) / (2 * np.pi * 5.5)
+        phase += f * timbre.vibrato * (1 - pm.cos(2 * np.pi * 5.5 * t).astype(np.float32)) / (2 * np.pi * 5.5)
     table = _table(name, int(sr / 2 / f.max()))
     wave = table[(phase * _TABLE_SIZE).astype(np.int64) & (_TABLE_SIZE - 1)].sum(axis=0)
-    env = np.minimum(t / timbre.attack, 1.0) * np.exp(-t / timbre.decay)
-    env[length:] *= np.exp(-np.arange(release) / (release / 4))
+    env = np.minimum(t / timbre.attack, 1.0) * pm.exp(-t / timbre.decay).astype(np.float32)
+    env[length:] *= pm.exp(-np.arange(release) / (release / 4)).astype(np.float32)
     return wave * env
 
 
@@ -463,7 +472,7 @@ def _comping(recipe: Recipe, song: _Song, rng: np.random.Generator) -> np.ndarra
         notes.append((song.grid[i], int(gap * song.step * recipe.legato), midis, rng.uniform(0.7, 1)))
     out = _play(notes, rng.choice(recipe.chord_timbre), song.total, song.sr)
     if recipe.drive > 0:  # overdrive: normalise then saturate, so the drive gain means the same per clip
-        out = np.tanh(recipe.drive * out / (np.max(np.abs(out)) + 1e-9))
+        out = pm.tanh(recipe.drive * out / (np.max(np.abs(out)) + 1e-9))
     return out
 
 
