@@ -15,16 +15,27 @@ whose median is the s/epoch figure. Also: time from start (data opened, model bu
 the first batch, peak RSS and peak anonymous RSS (memory-mapped file pages excluded).
 `--frames` runs fewer frames; s/epoch is then also scaled to 7000 frames (linear in steps).
 
-    python benchmarks/bench_training.py --frames 2000 --repeats 2
+Also printed: the CPU (model, the SIMD level oneDNN may use, honouring ONEDNN_MAX_CPU_ISA), the
+achieved FLOP rate of each variant as a share of the machine's FP32 peak (see `fp32_peak`; the
+training FLOPs per frame are 3x the forward pass's multiply-adds x 2, counted from the layers), and,
+with `--lever augment`, the share of step time spent waiting for batches: the augmented loader's
+epoch time against the same Keras fit over batches made beforehand and held in memory. `--load`
+repeats that pair while a competing process keeps one core busy, and times key_shift on a batch
+meanwhile. To imitate an AVX2-only CPU on an AVX-512 one, run with ONEDNN_MAX_CPU_ISA=AVX2 and
+NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL AVX512_SPR".
+
+    python benchmarks/bench_training.py --frames 2000 --repeats 3 --lever augment --load
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import shutil
 import statistics
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -43,6 +54,97 @@ LEVERS = {  # possible changes to train.py/model.py, measured as extra candidate
     "nodeterminism": "no tf.config.experimental.enable_op_determinism()",
     "augment": "train.augment of params.yaml on every batch (2 loader threads, as train_crnn)",
 }
+IN_MEMORY = "@memory"  # suffix: the same batches made beforehand, so the loader's cost drops out
+UNDER_LOAD = "|load"  # suffix: run while a competing process keeps one core busy
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags from /proc/cpuinfo (empty off Linux)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return set()
+    line = next((ln for ln in text.splitlines() if ln.startswith("flags")), "")
+    return set(line.partition(":")[2].split())
+
+
+def cpu_isa() -> str:
+    """The widest vector ISA oneDNN may use here: AVX-512, AVX2 or AVX, capped by ONEDNN_MAX_CPU_ISA if set."""
+    flags = cpu_flags()
+    isa = "AVX-512" if "avx512f" in flags else "AVX2" if {"avx2", "fma"} <= flags else "AVX"
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper()
+    if cap.startswith("AVX2") and isa == "AVX-512":
+        isa = "AVX2"
+    return isa
+
+
+def fp32_peak() -> tuple[float, str]:
+    """(FP32 GFLOP/s peak of the cores this process may use, how it was computed).
+
+    cores x FLOP per cycle x clock: two FMA pipes per core of 8 float32 lanes (AVX2) or 16 (AVX-512 on
+    Intel) = 32 or 64 FLOP/cycle; AMD Zen 2-4 have two 256-bit FMA pipes and split AVX-512 ops in two, so 32
+    there even with AVX-512. The clock is /proc/cpuinfo's "cpu MHz" (a VM reports its nominal clock).
+    """
+    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    mhz = [float(ln.partition(":")[2]) for ln in text.splitlines() if ln.startswith("cpu MHz")]
+    ghz = (statistics.median(mhz) if mhz else 2000.0) / 1000
+    amd = "AuthenticAMD" in text
+    isa = cpu_isa()
+    per_cycle = {"AVX-512": 32 if amd else 64, "AVX2": 32, "AVX": 16}[isa]
+    cores = len(os.sched_getaffinity(0))
+    how = f"{cores} cores x {per_cycle} FLOP/cycle ({isa}{', AMD' if amd else ''}) x {ghz:.2f} GHz"
+    return cores * per_cycle * ghz, how
+
+
+def cpu_line() -> str:
+    """The CPU model, its widest SIMD flags and what oneDNN and numpy are allowed to use."""
+    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    model = next((ln.partition(":")[2].strip() for ln in text.splitlines() if ln.startswith("model name")), "?")
+    flags = cpu_flags()
+    has = "/".join(f for f in ("avx512f", "avx2", "fma") if f in flags) or "no avx2"
+    capped = ("ONEDNN_MAX_CPU_ISA", "NPY_DISABLE_CPU_FEATURES")
+    caps = ", ".join(f"{v}={os.environ[v]}" for v in capped if v in os.environ)
+    return f"CPU: {model} ({has}); oneDNN uses {cpu_isa()}" + (f"; {caps}" if caps else "")
+
+
+def training_flops_per_frame(model) -> float:
+    """FLOPs of one training frame: 3 x (2 x the forward multiply-adds of conv, LSTM and dense layers)."""
+    macs = 0
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind == "Conv2D":
+            _, h, w, c_out = layer.output.shape
+            kh, kw = layer.kernel_size
+            macs += h * w * c_out * kh * kw * layer.input.shape[-1]
+        elif kind == "LSTM":
+            _, steps, n_in = layer.input.shape
+            macs += steps * 4 * layer.units * (n_in + layer.units)
+        elif kind == "Dense":
+            macs += layer.input.shape[-1] * layer.units
+    return 3 * 2 * macs
+
+
+def _burn(seconds: float) -> None:
+    """A competing load: one busy core of elementwise numpy work (no BLAS threads)."""
+    x = np.random.default_rng(0).standard_normal(1 << 16)
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        x = np.sin(x) + 0.5
+
+
+def time_key_shift(stop, times: list[float]) -> None:
+    """Until `stop` is set: time augment.key_shift (params.yaml's max shift) on a 32-frame batch, in ms, every 50 ms."""
+    from genrecrnn.augment import key_shift
+    from genrecrnn.config import load_params
+
+    cfg = load_params(Path(__file__).parents[1] / "params.yaml").train.augment
+    x = np.random.default_rng(0).standard_normal((BATCH_SIZE, *FRAME_SHAPE)).astype(np.float32)
+    i = 0
+    while not stop.wait(0.05):
+        t = time.perf_counter()
+        key_shift(np.random.default_rng(i), x, max_semitones=max(cfg.key_shift, 1), sr=22050)
+        times.append(1000 * (time.perf_counter() - t))
+        i += 1
 
 
 def write_features(folder: Path, n: int, *, seed: int = 0, chunk: int = 500) -> None:
@@ -86,7 +188,11 @@ def run_variant(variant: str, folder: str, epochs: int, seed: int = 0) -> dict:
     from genrecrnn.batches import FrameBatches
     from genrecrnn.train import input_statistics, set_determinism
 
-    lever = variant.partition("+")[2]
+    lever = variant.partition("+")[2].partition("@")[0].partition("|")[0]
+    from genrecrnn.threads import configure_tensorflow, single_threaded_blas
+
+    if lever != "threads1" and variant.startswith("candidate"):
+        configure_tensorflow()  # as train_crnn
     if lever == "threads1":
         tf.config.threading.set_inter_op_parallelism_threads(1)
         tf.config.threading.set_intra_op_parallelism_threads(1)
@@ -133,6 +239,8 @@ def run_variant(variant: str, folder: str, epochs: int, seed: int = 0) -> dict:
             frames, rows, labels, n_classes=N_GENRES, batch_size=BATCH_SIZE, shuffle=True, seed=seed, **augment
         )
         data = {"x": batches}
+        if IN_MEMORY in variant:
+            data = {"x": _InMemory(keras, [batches[i] for i in range(len(batches))])}
     else:
         keras.utils.set_random_seed(seed)
         x = np.array(frames)  # the whole set in memory
@@ -145,8 +253,47 @@ def run_variant(variant: str, folder: str, epochs: int, seed: int = 0) -> dict:
         metrics=["accuracy"],
     )
     clock = Clock(start)
-    model.fit(**data, epochs=epochs, verbose=0, callbacks=[clock])
-    return {"epochs": clock.epochs, "first_batch": clock.first_batch, "rss": peak_rss_mb()[0], "anon": clock.anon}
+    stop, key_shift_times = threading.Event(), []
+    if UNDER_LOAD in variant:  # a loader-like thread timing key_shift while the model trains
+        threading.Thread(target=time_key_shift, args=(stop, key_shift_times), daemon=True).start()
+    with single_threaded_blas():
+        model.fit(**data, epochs=epochs, verbose=0, callbacks=[clock])
+    stop.set()
+    return {
+        "epochs": clock.epochs, "first_batch": clock.first_batch, "rss": peak_rss_mb()[0], "anon": clock.anon,
+        "flops": training_flops_per_frame(model),
+        "key_shift_ms": statistics.median(key_shift_times) if key_shift_times else None,
+    }  # fmt: skip
+
+
+def _InMemory(keras, batches: list):
+    """A PyDataset over batches held in memory: Keras's fit machinery without reading or augmenting."""
+
+    class InMemory(keras.utils.PyDataset):
+        def __init__(self) -> None:
+            super().__init__(workers=2)  # as FrameBatches with augmentation
+
+        def __len__(self) -> int:
+            return len(batches)
+
+        def __getitem__(self, i: int):
+            return batches[i]
+
+    return InMemory()
+
+
+def run_measured(variant: str, folder: str, epochs: int) -> dict:
+    """run_variant in a fresh process, beside a competing one-core load if the variant says so."""
+    burner = None
+    if UNDER_LOAD in variant:
+        burner = multiprocessing.get_context("spawn").Process(target=_burn, args=(3600,), daemon=True)
+        burner.start()
+    try:
+        return in_fresh_process(run_variant, variant, folder, epochs)
+    finally:
+        if burner is not None:
+            burner.terminate()
+            burner.join()
 
 
 def main() -> None:
@@ -157,17 +304,22 @@ def main() -> None:
     parser.add_argument(
         "--lever", action="append", default=[], choices=sorted(LEVERS), help="also time the candidate with this change"
     )
+    parser.add_argument("--load", action="store_true", help="also run the augmented pair beside a one-core load")
     args = parser.parse_args()
     if args.epochs < 2:
         parser.error("--epochs must be >= 2: the first epoch includes graph tracing")
     variants = ["candidate", "reference", *[f"candidate+{lever}" for lever in args.lever]]
+    if "augment" in args.lever:
+        variants.append(f"candidate+augment{IN_MEMORY}")
+        if args.load:
+            variants += [f"candidate+augment{UNDER_LOAD}", f"candidate+augment{IN_MEMORY}{UNDER_LOAD}"]
     folder = Path(tempfile.mkdtemp(prefix="bench_train_"))
     try:
         write_features(folder, args.frames)
         runs: dict[str, list[dict]] = {v: [] for v in variants}
         for _ in range(args.repeats):
             for v in variants:
-                runs[v].append(in_fresh_process(run_variant, v, str(folder), args.epochs))
+                runs[v].append(run_measured(v, str(folder), args.epochs))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -177,13 +329,22 @@ def main() -> None:
         "candidate": "candidate: FrameBatches, pools (4,2,2,2,2)",
         "reference": "reference: fit(X), pools (2,2,2,4,4)",
     }
+    peak, how = fp32_peak()
     rows = []
     for v, rs in runs.items():
+        lever = v.partition("+")[2].partition("@")[0].partition("|")[0]
+        name = names.get(v, f"{v}: {LEVERS.get(lever, '')}")
+        name += " (batches made beforehand, in memory)" if IN_MEMORY in v else ""
+        name += " (beside a one-core load)" if UNDER_LOAD in v else ""
+        gflops = rs[0]["flops"] * args.frames / steady[v] / 1e9
         rows.append(
             [
-                names.get(v, f"{v}: {LEVERS.get(v.partition('+')[2], '')}"),
+                name,
                 steady[v],
                 steady[v] * scale,
+                args.frames / steady[v],
+                gflops,
+                f"{100 * gflops / peak:.0f}%",
                 statistics.median(r["epochs"][0] for r in rs),
                 statistics.median(r["first_batch"] for r in rs),
                 max(r["rss"] for r in rs),
@@ -194,8 +355,22 @@ def main() -> None:
         f"\ntraining: {args.frames} frames of {FRAME_SHAPE}, batch {BATCH_SIZE}, {args.epochs} epochs per run, "
         f"{args.repeats} fresh-process runs per variant (medians; steady = epochs 2..{args.epochs})"
     )
-    header = ["variant", "s/epoch", f"s/epoch @{GTZAN_FRAMES}", "epoch 1 s", "first batch s", "RSS MB", "anon MB"]
+    header = ["variant", "s/epoch", f"s/epoch @{GTZAN_FRAMES}", "frames/s", "GFLOP/s", "of peak", "epoch 1 s",
+              "first batch s", "RSS MB", "anon MB"]  # fmt: skip
     print(table(header, rows))
+    flops = {v: runs[v][0]["flops"] / 1e6 for v in ("candidate", "reference")}
+    print(f"{cpu_line()}\nFP32 peak {peak:.0f} GFLOP/s = {how}; training FLOPs per frame "
+          f"{flops['candidate']:.0f} M (candidate), {flops['reference']:.0f} M (reference)")  # fmt: skip
+    for suffix, label in (("", "alone"), (UNDER_LOAD, "beside a one-core load")):
+        loader, memory = f"candidate+augment{suffix}", f"candidate+augment{IN_MEMORY}{suffix}"
+        if loader in steady and memory in steady:
+            wait = 1 - steady[memory] / steady[loader]  # below 0: no wait measurable above the noise
+            print(f"batch wait {label}: {100 * wait:.1f}% of step time (augmented loader {steady[loader]:.2f} "
+                  f"s/epoch vs the same fit on batches in memory {steady[memory]:.2f} s/epoch; target <= 5%)")
+    under_load = [r["key_shift_ms"] for v, rs in runs.items() for r in rs if r["key_shift_ms"] is not None]
+    if under_load:
+        print(f"key_shift on a {BATCH_SIZE}-frame batch beside the load and the training process: "
+              f"{statistics.median(under_load):.1f} ms (target < 10 ms)")  # fmt: skip
     for v in variants[2:]:
         print(f"lever {v}: {steady['candidate'] / steady[v]:.2f}x the candidate's speed")
         paired_lever = statistics.median(

@@ -45,6 +45,29 @@ def test_training_features_have_the_frame_shape(benchmarks, tmp_path):
     assert labels.shape == (7,) and set(labels) <= set(range(N_GENRES))
 
 
+def test_training_flops_are_the_multiply_adds_worked_out_by_hand(benchmarks):
+    from bench_training import FRAME_SHAPE, training_flops_per_frame
+    from genrecrnn.model import build_crnn
+
+    model = build_crnn(time_steps=FRAME_SHAPE[0], n_mels=FRAME_SHAPE[1], n_genres=10)
+    # output cells x filters x 3x3 taps x input channels; mel pooled 4, 2, 2, 2 and time 2, 2, 2, 2 before each
+    conv = [129 * 128 * 16 * 9 * 1, 64 * 32 * 32 * 9 * 16, 32 * 16 * 64 * 9 * 32, 16 * 8 * 64 * 9 * 64]
+    conv.append(8 * 4 * 64 * 9 * 64)
+    lstm = 8 * 4 * 64 * (2 * 64 + 64)  # 8 steps, 4 gates, input 2 mel cells x 64 channels, 64 units
+    dense = 64 * 64 + 64 * 10
+    assert training_flops_per_frame(model) == 3 * 2 * (sum(conv) + lstm + dense) == 165_289_728
+
+
+def test_fp32_peak_follows_the_isa_onednn_may_use(benchmarks, monkeypatch):
+    from bench_training import cpu_flags, cpu_isa, fp32_peak
+
+    if not {"avx2", "fma"} <= cpu_flags():
+        pytest.skip("needs an x86-64 CPU with AVX2 and FMA")
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    peak, how = fp32_peak()
+    assert cpu_isa() == "AVX2" and "32 FLOP/cycle (AVX2" in how and peak > 0
+
+
 def test_recipe_ablations_name_real_params(benchmarks):
     from bench_recipe import ABLATIONS, parse_override
     from genrecrnn.config import load_params, with_overrides

@@ -91,14 +91,17 @@ def key_shift(rng: np.random.Generator, x: np.ndarray, *, max_semitones: int, sr
     under load, issue 20); the taps give the same map as shift_matrix.
     """
     shifts = rng.integers(-max_semitones, max_semitones + 1, len(x))
-    taps = [shift_taps(int(s), n_mels=x.shape[2], sr=sr) for s in range(-max_semitones, max_semitones + 1)]
-    low, high, weight = (np.stack(t)[shifts + max_semitones][:, None, :] for t in zip(*taps))
-    a = np.take_along_axis(x, np.broadcast_to(low, x.shape), axis=2)
-    b = np.take_along_axis(x, np.broadcast_to(high, x.shape), axis=2)
-    b -= a
-    b *= weight
-    b += a
-    return b
+    out = np.empty_like(x)
+    for s in np.unique(shifts):  # at most 2 * max + 1 groups; gathering whole mel rows per group is fast
+        pick = np.flatnonzero(shifts == s)
+        low, high, weight = shift_taps(int(s), n_mels=x.shape[2], sr=sr)
+        group = x[pick]
+        a, b = group[:, :, low], group[:, :, high]
+        b -= a
+        b *= weight
+        b += a
+        out[pick] = b
+    return out
 
 
 def gain_and_tilt(rng: np.random.Generator, x: np.ndarray, *, gain_db: float, tilt_db: float) -> np.ndarray:

@@ -25,8 +25,9 @@ from genrecrnn.distribute import batch_dataset, fit_under_strategy, precision_po
 from genrecrnn.errors import DataError
 from genrecrnn.evaluation import clip_probabilities
 from genrecrnn.fileio import atomic_dir, atomic_write_text
-from genrecrnn.model import build_crnn
+from genrecrnn.model import build_crnn, frame_predictor
 from genrecrnn.store import FeatureStore
+from genrecrnn.threads import LOADER_THREADS, configure_tensorflow, single_threaded_blas
 
 log = logging.getLogger(__name__)
 HISTORY_FILE = "history.csv"
@@ -141,9 +142,10 @@ class ClipValidation(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         probs, labels = [], []
+        predict = frame_predictor(self.model)  # traced once: an eager call runs the LSTM step by step in Python
         for i in range(len(self.batches)):
             x, y = self.batches[i]
-            probs.append(np.asarray(self.model(x, training=False)))
+            probs.append(predict(x))
             labels.append(y.argmax(axis=1))
         p, y = np.concatenate(probs).astype(np.float64), np.concatenate(labels)
         clip_p, _, clip_y = clip_probabilities(p, self.track_ids, y, method="mean")
@@ -231,6 +233,7 @@ def train_crnn(
     train_rows, val = store.split("train"), store.split("val")
     if train_rows.empty or val.empty:
         raise DataError("the feature store has no train or no val frames; check the split (data stage)")
+    configure_tensorflow()  # before TensorFlow runs its first op (genrecrnn.threads)
     set_determinism(seed)
     mean, std = input_statistics(
         store.frames, train_rows["row"].to_numpy(), per_band=train.input_norm == "band", seed=seed
@@ -248,7 +251,7 @@ def train_crnn(
         keras.mixed_precision.set_dtype_policy(policy)
     train_batches = FrameBatches.of_split(
         store, train_rows, n_classes=n_genres, batch_size=train.batch_size, shuffle=True, seed=seed,
-        augment=augment, fill=mean, workers=2 if augment is not None else 1,
+        augment=augment, fill=mean, workers=LOADER_THREADS if augment is not None else 1,
     )  # fmt: skip
     val_batches = FrameBatches.of_split(store, val, n_classes=n_genres, batch_size=train.batch_size, shuffle=False)
     schedule = learning_rate_schedule(
@@ -300,20 +303,22 @@ def train_crnn(
         *(callbacks or []),
     ]
     if train.distribute == "none":
-        result = crnn.fit(train_batches, epochs=train.epochs, callbacks=callbacks, verbose=verbose)
+        with single_threaded_blas():
+            result = crnn.fit(train_batches, epochs=train.epochs, callbacks=callbacks, verbose=verbose)
     else:
         # Keras's fit advances a PyDataset by one epoch before the first (EpochIterator.reset calls
         # on_epoch_end), so `none` trains epoch e on the FrameBatches of epoch e + 1: so does tf.data.
         dataset = batch_dataset(train_batches, epochs=train.epochs, first_epoch=1)
         fit_under_strategy(crnn, val_batches[0])
-        result = crnn.fit(
-            dataset,
-            epochs=train.epochs,
-            steps_per_epoch=len(train_batches),
-            shuffle=False,
-            callbacks=callbacks,
-            verbose=verbose,
-        )
+        with single_threaded_blas():
+            result = crnn.fit(
+                dataset,
+                epochs=train.epochs,
+                steps_per_epoch=len(train_batches),
+                shuffle=False,
+                callbacks=callbacks,
+                verbose=verbose,
+            )
     history = pd.DataFrame(result.history)
     history.insert(0, "epoch", result.epoch)
     if backup is not None and (backup / HISTORY_FILE).is_file():
