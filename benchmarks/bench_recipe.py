@@ -1,13 +1,18 @@
 """Does the training recipe make the CRNN learn music rather than memorise clips? Clip accuracy, CRNN vs baseline.
 
 Runs the study's own functions (data stage, feature store, train_crnn, the baseline, the paired
-comparison) on a seeded synthetic set with timbre shared by all genres, for each recipe variant
-given, and prints CRNN and baseline clip accuracy on the test clips with the paired test. A
-variant is a set of params.yaml overrides, as `dvc exp run -S` takes them, applied to the
-committed params.yaml. Data and features are cached per data setting under --work.
+comparison) on a seeded synthetic set with timbre shared by all genres, or on any genre-folder
+collection (`--data`, optional `--group-file`, `--per-class` for learning-curve subsets), for each
+recipe variant given. A variant is a set of params.yaml overrides, as `dvc exp run -S` takes them,
+applied to the committed params.yaml. Data and features are cached per data setting under --work.
+
+Variants are compared on the validation clips only (CRNN and baseline clip accuracy, the epoch the
+CRNN kept and its training accuracy there); the test clips are scored only with `--final`, for the
+one recipe chosen on validation, so no choice is made on the test split.
 
     python benchmarks/bench_recipe.py --clips 15 50 --seeds 42 --variants default no-augment
-    python benchmarks/bench_recipe.py --clips 50 --variant "wide=model.filters=[32,64,64,128,128]"
+    python benchmarks/bench_recipe.py --data ../devset --seeds 1 2 3 --variants default
+    python benchmarks/bench_recipe.py --data ../devset --seeds 1 2 3 --variants default --final
 """
 
 from __future__ import annotations
@@ -86,55 +91,92 @@ def prepare(work: Path, params: Params) -> Path:
     return folder
 
 
-def run(params: Params, folder: Path) -> dict:
-    """Train with `params`, score CRNN and baseline on the test clips; return the figures."""
+def split_scores(model, store, params: Params, split: str) -> dict:
+    """CRNN and baseline clip accuracy on one split's clips, with the paired test (prefixed by the split)."""
     import numpy as np
 
     from genrecrnn.baseline import baseline_probabilities
-    from genrecrnn.evaluation import clip_probabilities
     from genrecrnn.model import predict_frames
+    from genrecrnn.scorecard import align_with_baseline, clip_table
     from genrecrnn.significance import paired_comparison
+
+    rows = store.split(split).reset_index(drop=True)
+    probs = predict_frames(model, np.asarray(store.frames[rows["row"].to_numpy()]))
+    clips = clip_table(rows, probs, genres=params.genres)
+    base_table, base_p = baseline_probabilities(store, n_genres=len(params.genres), seed=params.seed, split=split)
+    clip_y, crnn_pred, base_pred = align_with_baseline(clips, base_table, base_p)
+    paired = paired_comparison(clip_y, crnn_pred, base_pred, n_boot=2000, seed=params.seed)
+    return {
+        f"{split}_crnn": float(np.mean(crnn_pred == clip_y)),
+        f"{split}_baseline": float(np.mean(base_pred == clip_y)),
+        f"{split}_diff": paired["accuracy_diff"],
+        f"{split}_p": paired["mcnemar_p"],
+        f"n_{split}": len(clip_y),
+    }
+
+
+def run(params: Params, folder: Path, *, final: bool) -> dict:
+    """Train with `params`; score CRNN and baseline on the val clips, and on the test clips only if `final`."""
     from genrecrnn.store import open_feature_store
     from genrecrnn.train import train_crnn
 
     store = open_feature_store(folder / "features")
-    n_genres = len(params.genres)
     start = time.perf_counter()
     model, history = train_crnn(
-        store, n_genres=n_genres, model=params.model, train=params.train, seed=params.seed, verbose=0,
+        store, n_genres=len(params.genres), model=params.model, train=params.train, seed=params.seed, verbose=0,
     )  # fmt: skip
     seconds = time.perf_counter() - start
-    test = store.split("test")
-    probs = predict_frames(model, np.asarray(store.frames[test["row"].to_numpy()]))
-    clip_p, ids, clip_y = clip_probabilities(probs, test["track_id"].to_numpy(), test["label"].to_numpy())
-    base_table, base_p = baseline_probabilities(store, n_genres=n_genres, seed=params.seed)
-    order = {t: i for i, t in enumerate(base_table["track_id"])}
-    base_pred = base_p.argmax(axis=1)[[order[t] for t in ids]]
-    crnn_pred = clip_p.argmax(axis=1)
-    paired = paired_comparison(clip_y, crnn_pred, base_pred, n_boot=2000, seed=params.seed)
     chosen = history.loc[history["selected"]].iloc[0]
-    return {
-        "crnn": float(np.mean(crnn_pred == clip_y)),
-        "baseline": float(np.mean(base_pred == clip_y)),
-        "diff": paired["accuracy_diff"],
-        "p": paired["mcnemar_p"],
+    result = {
+        **split_scores(model, store, params, "val"),
         "epoch": int(chosen["epoch"]) + 1,
         "epochs": len(history),
         "train_acc": float(chosen["accuracy"]),
-        "val_clip": float(chosen["val_clip_accuracy"]),
+        "val_curve": [round(float(v), 3) for v in history["val_clip_accuracy"]],
+        "train_curve": [round(float(v), 3) for v in history["accuracy"]],
         "s_per_epoch": seconds / len(history),
-        "n_test": len(clip_y),
     }
+    return result | (split_scores(model, store, params, "test") if final else {})
+
+
+def folder_overrides(root: Path, group_file: Path | None) -> dict:
+    """params.yaml overrides for a genre-folder collection: source folder, its root, genres = sorted subfolders."""
+    genres = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return {"data.source": "folder", "data.root": str(root.resolve()), "genres": genres} | (
+        {"data.group_file": str(group_file.resolve())} if group_file else {}
+    )
+
+
+def subset(root: Path, per_class: int, work: Path, seed: int) -> Path:
+    """A folder of symlinks to `per_class` seeded-random files of each genre of `root` (a learning-curve point)."""
+    import numpy as np
+
+    out = work / f"subset-{root.name}-{per_class}-{seed}"
+    if out.is_dir():
+        return out
+    tmp = out.with_name(out.name + ".tmp")
+    for genre in sorted(p for p in root.iterdir() if p.is_dir()):
+        files = sorted(f for f in genre.iterdir() if f.is_file())
+        pick = np.random.default_rng(seed).permutation(len(files))[:per_class]
+        (tmp / genre.name).mkdir(parents=True, exist_ok=True)
+        for i in sorted(pick):
+            (tmp / genre.name / files[i].name).symlink_to(files[i].resolve())
+    tmp.rename(out)
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clips", type=int, nargs="+", default=[15, 50], help="data.clips_per_genre values")
+    parser.add_argument("--clips", type=int, nargs="+", default=[15, 50], help="data.clips_per_genre (synthetic)")
+    parser.add_argument("--data", type=Path, help="a genre-folder collection (data.source folder) instead")
+    parser.add_argument("--group-file", type=Path, help="data.group_file (file,group CSV) for --data")
+    parser.add_argument("--per-class", type=int, nargs="+", help="with --data: seeded subsets of N files per genre")
     parser.add_argument("--seeds", type=int, nargs="+", default=[42])
     parser.add_argument("--difficulty", type=float, default=None, help="data.difficulty (default: params.yaml)")
     parser.add_argument("--variants", nargs="*", default=["default", "no-augment"], help=f"of {list(ABLATIONS)}")
-    parser.add_argument("--variant", action="append", default=[], help="NAME=key=value[,key=value...] (custom)")
+    parser.add_argument("--variant", action="append", default=[], help="NAME=key=value[;key=value...] (custom)")
     parser.add_argument("--set", action="append", default=[], help="key=value applied to every variant")
+    parser.add_argument("--final", action="store_true", help="also score the test split (the chosen recipe only)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/genrecrnn-bench-recipe"))
     parser.add_argument("--json", type=Path, help="append one JSON line per run here")
     args = parser.parse_args()
@@ -146,31 +188,40 @@ def main() -> None:
         name, _, rest = spec.partition("=")
         variants[name] = rest.split(";")
     print(machine())
+    sizes = args.per_class or [None] if args.data else args.clips
+    header = HEADER + (TEST_HEADER if args.final else [])
     rows = []
-    for clips in args.clips:
+    for size in sizes:
         for seed in args.seeds:
+            if args.data:
+                root = subset(args.data, size, args.work, seed) if size else args.data
+                base = folder_overrides(root, args.group_file)
+            else:
+                base = {"data.clips_per_genre": size}
+            base |= dict(parse_override(o) for o in args.set) | {"seed": seed}
+            if args.difficulty is not None:
+                base["data.difficulty"] = args.difficulty
             for name, overrides in variants.items():
-                base = dict(parse_override(o) for o in args.set) | {"seed": seed, "data.clips_per_genre": clips}
-                if args.difficulty is not None:
-                    base["data.difficulty"] = args.difficulty
                 params = with_overrides(
                     load_params(ROOT / "params.yaml"), base | dict(parse_override(o) for o in overrides)
                 )
-                result = run(params, prepare(args.work, params))
-                row = [clips, seed, name, result["crnn"], result["baseline"], result["diff"], result["p"],
-                       f"{result['epoch']}/{result['epochs']}", result["train_acc"], result["val_clip"],
-                       result["s_per_epoch"]]  # fmt: skip
+                result = run(params, prepare(args.work, params), final=args.final)
+                row = [size or "all", seed, name, result["val_crnn"], result["val_baseline"], result["val_diff"],
+                       f"{result['epoch']}/{result['epochs']}", result["train_acc"], result["s_per_epoch"]]  # fmt: skip
+                if args.final:
+                    row += [result["test_crnn"], result["test_baseline"], result["test_diff"], result["test_p"]]
                 rows.append(row)
-                print(table(HEADER, [row]).splitlines()[-1], flush=True)
+                print(table(header, [row]).splitlines()[-1], flush=True)
                 if args.json:
                     with args.json.open("a") as f:
-                        f.write(json.dumps({"clips": clips, "seed": seed, "variant": name, **result}) + "\n")
+                        f.write(json.dumps({"size": size, "seed": seed, "variant": name, **result}) + "\n")
     print()
-    print(table(HEADER, rows))
+    print(table(header, rows))
 
 
-HEADER = ["clips/genre", "seed", "variant", "CRNN clip acc", "baseline", "diff", "McNemar p", "epoch chosen",
-          "train acc", "val clip acc", "s/epoch"]  # fmt: skip
+HEADER = ["clips/genre", "seed", "variant", "val CRNN", "val baseline", "val diff", "epoch kept", "train acc there",
+          "s/epoch"]  # fmt: skip
+TEST_HEADER = ["test CRNN", "test baseline", "test diff", "McNemar p"]
 
 if __name__ == "__main__":
     main()

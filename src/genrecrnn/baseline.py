@@ -58,10 +58,12 @@ def fit_baseline(X: np.ndarray, y: np.ndarray, *, seed: int) -> Pipeline:
     return model.fit(X, y)
 
 
-def baseline_probabilities(store: FeatureStore, *, n_genres: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
-    """Fit on the train clips, predict the test clips: (table of test track_id/label, probs (clips, n_genres))."""
+def baseline_probabilities(
+    store: FeatureStore, *, n_genres: int, seed: int, split: str = "test"
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Fit on the train clips, predict `split`'s clips: (table of track_id/label, probs (clips, n_genres))."""
     X_train, y_train, _ = split_statistics(store, "train")
-    X_test, y_test, ids = split_statistics(store, "test")
+    X_test, y_test, ids = split_statistics(store, split)
     model = fit_baseline(X_train, y_train, seed=seed)
     probs = np.zeros((len(X_test), n_genres))
     probs[:, model.classes_] = model.predict_proba(X_test)  # a genre absent from train keeps probability 0
