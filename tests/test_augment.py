@@ -191,3 +191,14 @@ def test_bad_settings_are_config_errors():
         AugmentParams(gain_db=-1)
     with pytest.raises(ConfigError, match="stretch"):
         AugmentParams(stretch=0.6)
+
+
+def test_strength_scales_every_magnitude_and_one_leaves_the_settings_alone():
+    cfg = AugmentParams(crop=True, key_shift=2, stretch=0.1, gain_db=6, tilt_db=6, time_masks=2,
+                        time_mask_seconds=0.3, freq_masks=2, freq_mask_bands=12, mixup=0.2)  # fmt: skip
+    assert cfg.at_strength() == cfg
+    half = AugmentParams(**{**cfg.__dict__, "strength": 0.5}).at_strength()
+    assert (half.key_shift, half.gain_db, half.tilt_db, half.freq_mask_bands) == (1, 3.0, 3.0, 6)
+    assert half.stretch == pytest.approx(0.05) and half.mixup == pytest.approx(0.1)
+    assert half.time_mask_seconds == pytest.approx(0.15) and half.crop and half.time_masks == 2
+    assert AugmentParams(stretch=0.3, strength=3).at_strength().stretch == 0.49  # stays a valid setting

@@ -55,6 +55,19 @@ def test_group_split_keeps_each_artist_in_one_split(tmp_path):
     assert (joined.groupby("artist")["split"].nunique() == 1).all()
 
 
+def test_group_split_keeps_a_recording_repeated_in_two_groups_in_one_split():
+    # 30 tracks of 3 genres, each its own artist; 5 recordings also appear under another artist's name.
+    ids = [f"g{i % 3}/t{i:02d}" for i in range(30)]
+    manifest = pd.DataFrame({"track_id": ids, "genre": [f"g{i % 3}" for i in range(30)], "status": "ok",
+                             "md5": [f"m{i}" for i in range(30)], "artist": [f"a{i}" for i in range(30)]})  # fmt: skip
+    for a, b in ((0, 3), (1, 4), (2, 5), (6, 9), (9, 12)):  # 9 chains 6 and 12 into one set
+        manifest.loc[b, "md5"] = manifest.loc[a, "md5"]
+    for seed in range(10):
+        split = stratified_split(manifest, val_fraction=0.2, test_fraction=0.2, seed=seed, groups="artist")
+        joined = split.merge(manifest[["track_id", "md5"]], on="track_id")
+        assert (joined.groupby("md5")["split"].nunique() == 1).all(), seed
+
+
 def test_broken_short_and_silent_files_are_marked_not_fatal(tmp_path, broken_files):
     root = make_collection(tmp_path / "c")
     (root / "jazz" / "jazz.00054.wav").write_bytes(broken_files["truncated"].read_bytes())

@@ -7,12 +7,16 @@ import pandas as pd
 import pytest
 
 from genrecrnn.errors import EvaluationError
-from genrecrnn.evaluation import evaluate
 from genrecrnn.scorecard import (
     align_with_baseline,
-    baseline_metrics,
+    baseline_table,
     clip_table,
     compare_with_baseline,
+    frame_table,
+    metrics_document,
+    read_baseline,
+    read_frames,
+    score_tables,
     write_validation,
 )
 from genrecrnn.significance import describe_comparison, paired_comparison
@@ -97,20 +101,38 @@ HEADLINE_KEYS = {
 }  # fmt: skip
 
 
-def _validation_run(clips, tmp_path):
-    """write_validation on the fixture's clips as notebook 03 calls it; returns the metrics.json read back."""
+def _tables(clips) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(CRNN frame table: two frames per fixture clip, baseline clip table wrong on t7), as notebook 03 makes them."""
     table, probs = _baseline(clips, wrong={"t7"})
-    frames = clips.loc[clips.index.repeat(2), ["track_id", "label"]]
+    index = clips.loc[clips.index.repeat(2), ["track_id", "label"]].assign(frame_index=np.tile([0, 1], len(clips)))
     frame_probs = clips.loc[clips.index.repeat(2), [f"p_{g}" for g in GENRES]].to_numpy()
-    metrics = evaluate(frames["label"].to_numpy(), frame_probs, frames["track_id"].to_numpy(), genres=GENRES, n_boot=50)
-    metrics |= baseline_metrics(table["label"].to_numpy(), probs, genres=GENRES, n_boot=50, seed=0)
-    comparison = compare_with_baseline(clips, table, probs, n_boot=50, seed=0)
+    # Uneven probabilities (same argmax) so the exact floats matter: a rounded file would not recompute them.
+    frame_probs = frame_probs + np.random.default_rng(0).uniform(0, 0.05, frame_probs.shape)
+    frame_probs = (frame_probs / frame_probs.sum(axis=1, keepdims=True)).astype(np.float32)
+    return frame_table(index, frame_probs, genres=GENRES), baseline_table(table, probs, genres=GENRES)
+
+
+def _validation_run(clips, tmp_path):
+    """score_tables + write_validation on the fixture's clips as notebook 03 calls them; metrics.json read back."""
+    frames, baseline = _tables(clips)
+    metrics, comparison, scored = score_tables(frames, baseline, genres=GENRES, n_boot=50, seed=0)
     document = write_validation(
-        tmp_path, metrics=metrics, comparison=comparison, clips=clips, genres=GENRES, identifiers={"model_id": "m"}
-    )
+        tmp_path, metrics=metrics, comparison=comparison, clips=scored, frames=frames, baseline=baseline,
+        genres=GENRES, identifiers={"model_id": "m"},
+    )  # fmt: skip
     written = json.loads((tmp_path / "metrics.json").read_text())
     assert written == document
     return written
+
+
+def test_every_metrics_json_number_recomputes_from_the_written_probability_files(clips, tmp_path):
+    written = _validation_run(clips, tmp_path)
+    frames, baseline = read_frames(tmp_path), read_baseline(tmp_path)
+    metrics, comparison, _ = score_tables(frames, baseline, genres=GENRES, n_boot=50, seed=0)
+    again = metrics_document(metrics, comparison, identifiers={"model_id": "m"})
+    assert again == written  # every leaf, exactly: CIs, mAP, MRR, McNemar b and c, counts
+    # and the baseline's file holds what its clip metrics say
+    assert written["baseline"]["clip"]["accuracy"] == (baseline["genre"] == baseline["predicted"]).mean() == 7 / 8
 
 
 def _leaves(doc, prefix=""):
@@ -144,6 +166,8 @@ def test_metrics_json_is_nested_headline_numbers_only(clips, tmp_path):
         "metrics.json",
         "per_genre.csv",
         "predictions_test.csv",
+        "predictions_test_baseline.csv",
+        "predictions_test_frames.csv",
         "summary.csv",
     ]
 

@@ -230,6 +230,16 @@ def test_describe_comparison_not_significant_loss_and_borderline():
     assert borderline.endswith("The paired bootstrap alone would call it significant: a borderline case.")
 
 
+def test_a_bootstrap_p_at_its_floor_is_written_as_a_bound():
+    y, a, b = _paired(20, 30, 0, 0)  # a right on 30 clips where b is wrong, never the reverse
+    m = paired_comparison(y, a, b, n_boot=999, seed=0)
+    assert m["bootstrap_p"] == 2 / 1000  # no resample reaches a difference <= 0
+    text = describe_comparison(m, name_a="CRNN", name_b="baseline", n_boot=999)
+    assert "paired bootstrap p ≤ 0.002 (the smallest p 999 resamples can give)" in text
+    above = describe_comparison({**m, "bootstrap_p": 0.03}, name_a="CRNN", name_b="baseline", n_boot=999)
+    assert "paired bootstrap p = 0.03." in above
+
+
 def test_describe_comparison_missing_keys_raise():
     with pytest.raises(EvaluationError, match="crnn_vs_baseline_mcnemar_p"):
         describe_comparison(WIN, prefix="crnn_vs_baseline_", name_a="a", name_b="b")

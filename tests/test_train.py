@@ -172,3 +172,14 @@ def test_learning_rate_warms_up_then_decays_to_zero():
     assert rates[0] == 0.0 and rates[2] == pytest.approx(0.01)
     assert all(later < earlier for earlier, later in zip(rates[2:], rates[3:]))
     assert rates[-1] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_run_length_in_steps_scales_epochs_warmup_and_patience():
+    from genrecrnn.config import TrainParams
+    from genrecrnn.train import run_length
+
+    assert run_length(TrainParams(epochs=30, warmup_epochs=1, patience=10), 37) == (30, 1, 10)  # steps off
+    by_steps = TrainParams(epochs=30, steps=3000, warmup_epochs=1, patience=10)
+    assert run_length(by_steps, 100) == (30, 1, 10)  # 100 batches an epoch: exactly the epoch-based run
+    assert run_length(by_steps, 37) == (82, 3, 27)  # ceil(3000 / 37) = 82 epochs; 82 / 30 of warm-up and patience
+    assert run_length(TrainParams(epochs=30, steps=3000, patience=0), 37)[2] == 0  # patience 0 stays 0

@@ -84,6 +84,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         results=results,
         dataset=root / params.paths.dataset,
         data=params.data,
+        n_boot=params.validate.n_boot,
     )
     print(f"report: {out.relative_to(root)}")
     return 0

@@ -165,6 +165,24 @@ class AugmentParams:
     freq_masks: NonNegativeInt = 0  # frequency masks per frame
     freq_mask_bands: NonNegativeInt = 0  # widest frequency mask, mel bands
     mixup: NonNegativeFloat = 0.0  # Beta(alpha, alpha) parameter of frame-pair mixing
+    strength: NonNegativeFloat = 1.0  # one knob: multiplies every magnitude above (see at_strength)
+
+    def at_strength(self) -> AugmentParams:
+        """These settings with `strength` applied (and set to 1): key shift, stretch, gain, tilt, mask widths
+        and mixup alpha scaled by it (whole semitones and bands rounded, stretch kept below 0.5); crop and the
+        number of masks are left as they are."""
+        k = self.strength
+        return dataclasses.replace(
+            self,
+            key_shift=round(self.key_shift * k),
+            stretch=min(self.stretch * k, 0.49),
+            gain_db=self.gain_db * k,
+            tilt_db=self.tilt_db * k,
+            time_mask_seconds=self.time_mask_seconds * k,
+            freq_mask_bands=round(self.freq_mask_bands * k),
+            mixup=self.mixup * k,
+            strength=1.0,
+        )
 
     @property
     def reads_next_frame(self) -> bool:
@@ -177,6 +195,7 @@ class TrainParams:
     """Optimisation: epochs, batch size, AdamW peak learning rate and weight decay, early stopping, augmentation."""
 
     epochs: PositiveInt = 30
+    steps: NonNegativeInt = 0  # total optimizer steps; 0 = `epochs` epochs (see train.run_length)
     batch_size: PositiveInt = 32
     learning_rate: PositiveFloat = 0.001  # peak of the warm-up + cosine schedule
     warmup_epochs: NonNegativeInt = 1

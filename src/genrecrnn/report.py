@@ -57,9 +57,12 @@ def build_report(
     results: Path,
     dataset: Path,
     data: DataParams,
+    n_boot: int | None = None,
     title: str = "genrecrnn study report",
 ) -> Path:
-    """Write the report (summary, methods, details) to `out` as one self-contained HTML file, atomically."""
+    """Write the report (summary, methods, details) to `out` as one self-contained HTML file, atomically.
+
+    `n_boot`: the validate stage's bootstrap resamples (a bootstrap p at its floor is then written as a bound)."""
     metrics_file = results / "metrics.json"
     if not metrics_file.is_file():
         raise DataError(f"{metrics_file}: not found; run the pipeline first (dvc repro)")
@@ -72,7 +75,9 @@ def build_report(
     first = next(iter(notebooks.values())).metadata if notebooks else {}
     merged.metadata = {k: copy.deepcopy(first[k]) for k in ("kernelspec", "language_info") if k in first}
     counts, left_out = dataset_overview(dataset)
-    summary = summary_html(metrics=metrics, counts=counts, left_out=left_out, data=data, figures=figures)
+    summary = summary_html(
+        metrics=metrics, counts=counts, left_out=left_out, data=data, figures=figures, n_boot=n_boot
+    )
     # Cells made here get fixed ids (nbformat draws random ones), so a rerun writes the same page.
     merged.cells.append(html_cell(summary, cell_id="summary"))
     merged.cells.append(html_cell(methods_html(notebooks, figures, data), cell_id="methods"))

@@ -190,14 +190,22 @@ def _table(frame: pd.DataFrame, *, index: bool = True) -> str:
 
 
 def summary_html(
-    *, metrics: dict, counts: pd.DataFrame, left_out: pd.DataFrame, data: DataParams, figures: dict[str, list[str]]
+    *,
+    metrics: dict,
+    counts: pd.DataFrame,
+    left_out: pd.DataFrame,
+    data: DataParams,
+    figures: dict[str, list[str]],
+    n_boot: int | None = None,
 ) -> str:
     """The first screen: data set (`counts` of clips per split and genre, files `left_out`), headline table with
     the paired test, confusion matrix and per-genre F1."""
     from genrecrnn.scorecard import COMPARISON_KEY
     from genrecrnn.significance import describe_comparison
 
-    comparison = describe_comparison(metrics[COMPARISON_KEY], name_a="CRNN", name_b="baseline", unit="test clips")
+    comparison = describe_comparison(
+        metrics[COMPARISON_KEY], name_a="CRNN", name_b="baseline", unit="test clips", n_boot=n_boot
+    )
     left = (
         f"<p>{len(left_out)} file(s) left out:</p>" + _table(left_out.head(20), index=False)
         if len(left_out)

@@ -17,7 +17,7 @@ import pandas as pd
 
 from genrecrnn.classifier import Classifier
 from genrecrnn.errors import EvaluationError, ModelError
-from genrecrnn.evaluation import clip_probabilities, per_genre_table
+from genrecrnn.evaluation import clip_probabilities, evaluate, per_genre_table
 from genrecrnn.fileio import atomic_write_json, atomic_write_text
 from genrecrnn.model import predict_frames
 from genrecrnn.provenance import describe_environment, environment
@@ -72,6 +72,59 @@ def clip_table(index: pd.DataFrame, probs: np.ndarray, *, genres: Sequence[str])
     return pd.concat([table, pd.DataFrame(clip_probs, columns=[f"p_{g}" for g in genres])], axis=1)
 
 
+# Per-frame and per-clip probability files of the test split: every metrics.json number recomputes from them
+# (score_tables(read_frames(...), read_baseline(...))). Probabilities are written with 17 significant digits,
+# so they read back as the very floats that were scored.
+FRAMES_FILE = "predictions_test_frames.csv"  # CRNN, one row per frame
+CLIPS_FILE = "predictions_test.csv"  # CRNN, one row per clip (frame probabilities averaged), rounded for reading
+BASELINE_FILE = "predictions_test_baseline.csv"  # baseline, one row per clip
+_EXACT = "%.17g"
+
+
+def frame_table(index: pd.DataFrame, probs: np.ndarray, *, genres: Sequence[str]) -> pd.DataFrame:
+    """One row per frame: track_id, frame_index, label and the CRNN's probability of each genre (p_<genre>)."""
+    table = index[["track_id", "frame_index", "label"]].reset_index(drop=True)
+    return pd.concat([table, pd.DataFrame(np.asarray(probs), columns=[f"p_{g}" for g in genres])], axis=1)
+
+
+def baseline_table(table: pd.DataFrame, probs: np.ndarray, *, genres: Sequence[str]) -> pd.DataFrame:
+    """The baseline's clip table in clip_table's columns: track_id, label, genre, predicted (label), p_<genre>."""
+    out = table[["track_id", "label"]].reset_index(drop=True)
+    out["genre"] = [genres[i] for i in out["label"]]
+    out["predicted_label"] = np.asarray(probs).argmax(axis=1)
+    out["predicted"] = [genres[i] for i in out["predicted_label"]]
+    return pd.concat([out, pd.DataFrame(np.asarray(probs), columns=[f"p_{g}" for g in genres])], axis=1)
+
+
+def score_tables(
+    frames: pd.DataFrame, baseline: pd.DataFrame, *, genres: Sequence[str], n_boot: int, seed: int
+) -> tuple[dict, dict, pd.DataFrame]:
+    """(metrics, comparison, CRNN clip table) of the test split from the frame table and the baseline's clip table.
+
+    Everything metrics.json holds is computed here from these two tables, so it recomputes from the files
+    write_validation writes (FRAMES_FILE, BASELINE_FILE).
+    """
+    columns = [f"p_{g}" for g in genres]
+    probs = frames[columns].to_numpy(dtype=np.float32)
+    labels, track_ids = frames["label"].to_numpy(), frames["track_id"].to_numpy()
+    metrics = evaluate(labels, probs, track_ids, genres=genres, n_boot=n_boot, seed=seed)
+    base_probs = baseline[columns].to_numpy(dtype=np.float64)
+    metrics |= baseline_metrics(baseline["label"].to_numpy(), base_probs, genres=genres, n_boot=n_boot, seed=seed)
+    clips = clip_table(frames, probs, genres=genres)
+    comparison = compare_with_baseline(clips, baseline[["track_id", "label"]], base_probs, n_boot=n_boot, seed=seed)
+    return metrics, comparison, clips
+
+
+def read_frames(results: Path) -> pd.DataFrame:
+    """FRAMES_FILE as written (track ids as strings)."""
+    return pd.read_csv(results / FRAMES_FILE, dtype={"track_id": str})
+
+
+def read_baseline(results: Path) -> pd.DataFrame:
+    """BASELINE_FILE as written (track ids as strings)."""
+    return pd.read_csv(results / BASELINE_FILE, dtype={"track_id": str})
+
+
 def metrics_document(metrics: Mapping[str, float], comparison: Mapping[str, float], *, identifiers: dict) -> dict:
     """metrics.json: HEADLINE numbers as model -> level -> metric, the paired comparison, counts, ids, environment.
 
@@ -101,10 +154,13 @@ def write_validation(
     metrics: dict,
     comparison: dict,
     clips: pd.DataFrame,
+    frames: pd.DataFrame,
+    baseline: pd.DataFrame,
     genres: Sequence[str],
     identifiers: dict[str, str],
 ) -> dict:
-    """Write metrics.json (:func:`metrics_document`), summary.csv, per_genre.csv, confusion.csv, predictions_test.csv.
+    """Write metrics.json (:func:`metrics_document`), summary.csv, per_genre.csv, confusion.csv and the three
+    probability files (FRAMES_FILE, CLIPS_FILE, BASELINE_FILE; tables of score_tables' inputs and output).
 
     Returns the metrics.json document.
     """
@@ -117,7 +173,9 @@ def write_validation(
         results / "confusion.csv",
         clips[["genre", "predicted"]].set_axis(["actual", "predicted"], axis=1).to_csv(index=False),
     )
-    atomic_write_text(results / "predictions_test.csv", clips.round(6).to_csv(index=False))
+    atomic_write_text(results / CLIPS_FILE, clips.round(6).to_csv(index=False))
+    atomic_write_text(results / FRAMES_FILE, frames.to_csv(index=False, float_format=_EXACT))
+    atomic_write_text(results / BASELINE_FILE, baseline.to_csv(index=False, float_format=_EXACT))
     document = metrics_document(metrics, comparison, identifiers=identifiers)
     atomic_write_json(results / "metrics.json", document)
     return document

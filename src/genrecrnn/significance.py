@@ -199,6 +199,13 @@ def _format_p(p: float) -> str:
     return "< 0.001" if p < 0.001 else f"= {p:.3g}"
 
 
+def _format_bootstrap_p(p: float, n_boot: int | None) -> str:
+    """_format_p, or '≤ 0.002 (the floor of 1000 resamples)' when p is at its floor 2 / (n_boot + 1)."""
+    if n_boot is not None and p <= 2 / (n_boot + 1) * (1 + 1e-9):
+        return f"≤ {2 / (n_boot + 1):.2g} (the smallest p {n_boot} resamples can give)"
+    return _format_p(p)
+
+
 def describe_comparison(
     metrics: Mapping[str, float],
     *,
@@ -207,10 +214,13 @@ def describe_comparison(
     prefix: str = "",
     unit: str = "examples",
     alpha: float = 0.05,
+    n_boot: int | None = None,
 ) -> str:
     """One Markdown sentence on a :func:`paired_comparison` dict; the verdict is McNemar's p vs alpha.
 
-    ``alpha`` must be the one the comparison was computed with: it names the CI level too.
+    ``alpha`` must be the one the comparison was computed with: it names the CI level too. ``n_boot``, the
+    resamples it used: a bootstrap p at its floor 2 / (n_boot + 1) (no resample on the other side of 0) is
+    then written "≤" that floor, since more resamples would give a smaller p.
     """
     missing = [f"{prefix}{key}" for key in PAIRED_KEYS if f"{prefix}{key}" not in metrics]
     if missing:
@@ -221,7 +231,7 @@ def describe_comparison(
         f"{name_a} − {name_b} accuracy on the same {int(m['n'])} {unit}: **{m['accuracy_diff']:+.3f}** "
         f"({100 * (1 - alpha):.0f}% CI {m['accuracy_diff_ci_low']:+.3f} to {m['accuracy_diff_ci_high']:+.3f}); "
         f"McNemar exact p {_format_p(p)} ({name_a} right and {name_b} wrong on {b} {unit}, the reverse on {c}); "
-        f"paired bootstrap p {_format_p(boot_p)}. "
+        f"paired bootstrap p {_format_bootstrap_p(boot_p, n_boot)}. "
     )
     if p < alpha:
         winner, loser = (name_a, name_b) if b > c else (name_b, name_a)

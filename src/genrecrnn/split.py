@@ -27,9 +27,10 @@ def stratified_split(
 ) -> pd.DataFrame:
     """Assign usable tracks to train/val/test, stratified by genre and seeded: columns track_id, genre, split.
 
-    With `groups` (a manifest column such as an artist), whole groups go to one split. Without,
-    files with identical bytes (same md5, e.g. GTZAN's repeated recordings) are kept together: a
-    copy follows the first one (by track id) into its split, so one recording never sits in two.
+    Files with identical bytes (same md5, e.g. GTZAN's repeated recordings) are kept together, so one
+    recording never sits in two splits: with `groups` (a manifest column such as an artist) whole groups
+    go to one split and two groups that share a recording count as one; without, a copy follows the
+    first one (by track id) into its split.
     """
     usable = manifest[manifest["status"] == "ok"]
     counts = usable["genre"].value_counts()
@@ -65,7 +66,7 @@ def _group_split(
     if groups not in usable.columns:
         raise DataError(f"grouping column {groups!r} not in the manifest; columns: {list(usable.columns)}")
     usable = usable.sort_values("track_id").reset_index(drop=True)
-    keys = usable[groups].astype(str).to_numpy()
+    keys = _with_duplicates_joined(usable, usable[groups].astype(str).to_numpy())
     if len(set(keys)) < 3:
         raise DataError(f"only {len(set(keys))} distinct {groups!r} value(s); a grouped split needs at least 3")
     # One fold of a StratifiedGroupKFold is the test part; a second pass on the rest gives val.
@@ -79,6 +80,28 @@ def _group_split(
     split = np.full(len(usable), "train", dtype=object)
     split[test_idx], split[val_idx] = "test", "val"
     return split_table(usable.assign(split=split))
+
+
+def _with_duplicates_joined(usable: pd.DataFrame, keys: np.ndarray) -> np.ndarray:
+    """Group keys (one per row of `usable`) with every two groups that share a recording (same md5) made one.
+
+    A group file (artists, pieces) does not know that two of its groups hold the same bytes (GTZAN repeats
+    recordings under other names); joining them keeps one recording out of two splits. Union-find over keys.
+    """
+    parent = {k: k for k in keys}
+
+    def root(k: str) -> str:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    key_of = dict(zip(usable["track_id"], keys))
+    for _, members in duplicate_recordings(usable).groupby("md5")["track_id"]:
+        first, *rest = sorted(root(key_of[t]) for t in members)
+        for other in rest:
+            parent[other] = first
+    return np.array([root(k) for k in keys], dtype=object)
 
 
 def _group_fold(labels: np.ndarray, keys: np.ndarray, *, fraction: float, seed: int) -> np.ndarray:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import random
 import shutil
 from pathlib import Path
@@ -192,6 +193,22 @@ def learning_rate_schedule(
     return keras.optimizers.schedules.CosineDecay(0.0, decay, warmup_target=peak, warmup_steps=warmup)
 
 
+def run_length(train: TrainParams, steps_per_epoch: int) -> tuple[int, int, int]:
+    """(epochs, warm-up epochs, patience in epochs) of a run with `steps_per_epoch` batches per epoch.
+
+    With `train.steps` = 0 these are `train.epochs`, `warmup_epochs` and `patience`. Otherwise the run
+    lasts ceil(steps / steps_per_epoch) epochs, and warm-up and patience keep their share of it
+    (scaled by that count / `train.epochs`, rounded): a small data set then gets as many optimizer
+    steps as a large one instead of as many passes, and a set of `steps / epochs` batches an epoch
+    trains exactly as with `steps` = 0.
+    """
+    if train.steps == 0:
+        return train.epochs, train.warmup_epochs, train.patience
+    epochs = max(1, math.ceil(train.steps / max(steps_per_epoch, 1)))
+    scale = epochs / train.epochs
+    return epochs, round(train.warmup_epochs * scale), max(1, round(train.patience * scale)) if train.patience else 0
+
+
 def run_id(*parts: object) -> str:
     """Short stable hash of the settings that define a training run (names its checkpoint folder)."""
     return hashlib.sha1(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:12]
@@ -229,7 +246,8 @@ def train_crnn(
     `train.mixed_float16` computes in float16 with float32 weights (GPUs).
     """
     model, train = section_of("model", model), section_of("train", train)
-    augment = None if train.augment == AugmentParams() else train.augment  # all off: the plain loader
+    augment = train.augment.at_strength()
+    augment = None if augment == AugmentParams() else augment  # all off: the plain loader
     train_rows, val = store.split("train"), store.split("val")
     if train_rows.empty or val.empty:
         raise DataError("the feature store has no train or no val frames; check the split (data stage)")
@@ -254,8 +272,9 @@ def train_crnn(
         augment=augment, fill=mean, workers=LOADER_THREADS if augment is not None else 1,
     )  # fmt: skip
     val_batches = FrameBatches.of_split(store, val, n_classes=n_genres, batch_size=train.batch_size, shuffle=False)
+    epochs, warmup_epochs, patience = run_length(train, len(train_batches))
     schedule = learning_rate_schedule(
-        train.learning_rate, epochs=train.epochs, warmup_epochs=train.warmup_epochs, steps_per_epoch=len(train_batches)
+        train.learning_rate, epochs=epochs, warmup_epochs=warmup_epochs, steps_per_epoch=len(train_batches)
     )
     # One-hot labels, so that mixup's soft labels and plain ones go through the same loss.
     with strategy.scope():
@@ -282,7 +301,7 @@ def train_crnn(
         None if backup is None else backup / "early_stopping",
         monitor="val_clip_score",
         mode="max",
-        patience=train.patience,
+        patience=patience,
         restore_best_weights=True,
     )
     # The validation scores must be in the logs before anything reads them; early stopping saves its
@@ -304,16 +323,16 @@ def train_crnn(
     ]
     if train.distribute == "none":
         with single_threaded_blas():
-            result = crnn.fit(train_batches, epochs=train.epochs, callbacks=callbacks, verbose=verbose)
+            result = crnn.fit(train_batches, epochs=epochs, callbacks=callbacks, verbose=verbose)
     else:
         # Keras's fit advances a PyDataset by one epoch before the first (EpochIterator.reset calls
         # on_epoch_end), so `none` trains epoch e on the FrameBatches of epoch e + 1: so does tf.data.
-        dataset = batch_dataset(train_batches, epochs=train.epochs, first_epoch=1)
+        dataset = batch_dataset(train_batches, epochs=epochs, first_epoch=1)
         fit_under_strategy(crnn, val_batches[0])
         with single_threaded_blas():
             result = crnn.fit(
                 dataset,
-                epochs=train.epochs,
+                epochs=epochs,
                 steps_per_epoch=len(train_batches),
                 shuffle=False,
                 callbacks=callbacks,
