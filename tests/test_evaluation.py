@@ -373,6 +373,7 @@ def test_evaluate_frame_and_clip_level():
     assert m["frame_accuracy"] == pytest.approx(7 / 12)
     assert m["clip_accuracy"] == pytest.approx(3 / 4)
     assert (m["n_frames"], m["n_clips"]) == (12.0, 4.0)
+    assert "frame_map_at_10" not in m and "clip_map_at_10" in m  # MAP@10 over frames (hundreds a genre) says nothing
     # Wilson for 3 of 4: centre (0.75 + z^2/8) / (1 + z^2/4) = 0.6009
     assert (m["clip_accuracy_ci_low"], m["clip_accuracy_ci_high"]) == pytest.approx((0.3006, 0.9544), abs=1e-4)
     assert m["clip_f1_macro_ci_low"] < m["clip_f1_macro"] <= m["clip_f1_macro_ci_high"]
@@ -414,3 +415,15 @@ def test_bad_lengths_elsewhere_raise():
 def test_errors_are_package_errors():
     assert issubclass(EvaluationError, GenreCRNNError)
     assert issubclass(EvaluationError, ValueError)
+
+
+def test_describe_errors_lists_every_confusion_worked_out_by_hand():
+    from genrecrnn.evaluation import describe_errors
+
+    actual = ["rock", "rock", "pop", "pop", "metal", "jazz", "jazz", "metal"]
+    predicted = ["rock", "metal", "rock", "classical", "rock", "jazz", "jazz", "rock"]
+    assert describe_errors(actual, predicted) == (
+        "5 error(s) in 8 clips: metal taken for rock (2), pop taken for classical (1), pop taken for rock (1), "
+        "rock taken for metal (1)"
+    )
+    assert describe_errors(["a", "b"], ["a", "b"]) == "no errors in 2 clips"

@@ -164,3 +164,6 @@ def test_headline_summary_is_a_few_short_lines_ending_with_the_report(results, t
     assert len(lines) == 4 and max(map(len, lines)) <= 100
     assert "clip accuracy 0.750 (95% CI 0.410–0.930)" in lines[0] and "McNemar p 0.62" in lines[2]
     assert lines[-1] == "report: results/report.html"
+    (results[0] / "confusion.csv").write_text("actual,predicted\nrock,rock\npop,rock\nrock,rock\n")
+    lines = headline_summary(results[0], root=tmp_path).splitlines()
+    assert lines[3] == "CRNN: 1 error(s) in 3 clips: pop taken for rock (1)"  # from the stage's confusion.csv

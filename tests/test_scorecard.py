@@ -181,3 +181,4 @@ def test_summary_csv_holds_every_metric_of_each_model(clips, tmp_path):
     assert {"precision_macro", "roc_auc_micro", "ap_micro", "mrr", "map_at_10", "map_seed_style"} <= set(summary.index)
     assert summary.at["accuracy", "CRNN, clip"] == pytest.approx(6 / 8)
     assert summary.at["n", "CRNN, frame"] == 16
+    assert np.isnan(summary.at["map_at_10", "CRNN, frame"]) and summary.at["map_at_10", "CRNN, clip"] > 0

@@ -289,6 +289,18 @@ def most_confused_pairs(cm: pd.DataFrame, *, top: int = 5) -> pd.DataFrame:
     return pairs.head(top).reset_index(drop=True)
 
 
+def describe_errors(actual: Sequence[str], predicted: Sequence[str]) -> str:
+    """Every error of a clip table as one sentence: "3 errors in 100 clips: country taken for blues (2), ..."."""
+    pairs = pd.DataFrame({"true": list(actual), "predicted": list(predicted)})
+    wrong = pairs[pairs["true"] != pairs["predicted"]]
+    if wrong.empty:
+        return f"no errors in {len(pairs)} clips"
+    counts = wrong.value_counts(["true", "predicted"]).reset_index(name="count")
+    counts = counts.sort_values(["count", "true", "predicted"], ascending=[False, True, True])
+    listed = ", ".join(f"{t} taken for {p} ({n})" for t, p, n in counts.itertuples(index=False))
+    return f"{len(wrong)} error(s) in {len(pairs)} clips: {listed}"
+
+
 def _curves(y_true, probs, genres, curve, columns) -> pd.DataFrame:
     """Long table of one sklearn curve per present genre plus "micro"; missing thresholds -> NaN."""
     names = _check_genres(genres)
@@ -332,6 +344,8 @@ def evaluate(
     not in the dict: record it next to the metrics (params.yaml) instead.
     """
     out = classification_metrics(y_true_frames, probs_frames, genres=genres, prefix="frame_")
+    # MAP@10 ranks 10 items per genre: over frames (hundreds per genre) it says nothing, and read 1.000.
+    del out["frame_map_at_10"]
     clip_probs, _, clip_y = clip_probabilities(probs_frames, track_ids, y_true_frames, method=method)
     out |= classification_metrics(clip_y, clip_probs, genres=genres, prefix="clip_")
     clip_pred = clip_probs.argmax(axis=1)

@@ -20,6 +20,7 @@ from nbconvert import HTMLExporter
 
 from genrecrnn.config import DataParams
 from genrecrnn.errors import DataError
+from genrecrnn.evaluation import describe_errors
 from genrecrnn.fileio import atomic_write_text
 from genrecrnn.report_html import details_cells, html_cell, methods_html, numbered_figures, summary_html
 
@@ -101,6 +102,8 @@ def headline_summary(results: Path, *, root: Path | None = None) -> str:
     crnn, base, diff = m["crnn"]["clip"], m["baseline"]["clip"], m["crnn_vs_baseline"]
     report = results / REPORT_FILE
     shown = report.relative_to(root) if root is not None and report.is_relative_to(root) else report
+    confusion = pd.read_csv(results / "confusion.csv") if (results / "confusion.csv").is_file() else None
+    errors = [] if confusion is None else [f"CRNN: {describe_errors(confusion['actual'], confusion['predicted'])}"]
     return "\n".join(
         [
             f"CRNN      clip accuracy {crnn['accuracy']:.3f} (95% CI {crnn['accuracy_ci_low']:.3f}–"
@@ -109,6 +112,7 @@ def headline_summary(results: Path, *, root: Path | None = None) -> str:
             f"{base['accuracy_ci_high']:.3f}), macro F1 {base['f1_macro']:.3f}, mAP {base['map']:.3f}",
             f"CRNN − baseline {diff['accuracy_diff']:+.3f} (95% CI {diff['accuracy_diff_ci_low']:+.3f} to "
             f"{diff['accuracy_diff_ci_high']:+.3f}), McNemar p {diff['mcnemar_p']:.2g} on {int(diff['n'])} test clips",
+            *errors,
             f"report: {shown}",
         ]
     )

@@ -141,9 +141,14 @@ def metrics_document(metrics: Mapping[str, float], comparison: Mapping[str, floa
 
 
 def summary_table(metrics: Mapping[str, float]) -> pd.DataFrame:
-    """Every SUMMARY_METRICS value of the CRNN (frame, clip) and the baseline (clip): rows metric, one column each."""
+    """Every SUMMARY_METRICS value of the CRNN (frame, clip) and the baseline (clip): rows metric, one column each.
+
+    A metric a level does not have (frame-level MAP@10) is NaN, an empty cell in summary.csv."""
     return pd.DataFrame(
-        {name: [float(metrics[f"{prefix}{m}"]) for m in SUMMARY_METRICS] for name, prefix in SUMMARY_COLUMNS.items()},
+        {
+            name: [float(metrics.get(f"{prefix}{m}", np.nan)) for m in SUMMARY_METRICS]
+            for name, prefix in SUMMARY_COLUMNS.items()
+        },
         index=pd.Index(SUMMARY_METRICS, name="metric"),
     )
 
