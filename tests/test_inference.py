@@ -48,14 +48,24 @@ def test_95_s_stereo_44k_gives_four_windows_weighted_by_their_frames(tmp_path, m
     assert result["genre"] == GENRES[int(weighted.argmax())]
 
 
-def test_vote_gives_each_window_as_many_votes_as_frames(tmp_path, model_path):
+def test_vote_lets_each_frame_vote_as_in_evaluation(tmp_path, model_path, monkeypatch):
+    from genrecrnn.evaluation import clip_probabilities
+    from genrecrnn.model import frame_predictor
+
+    seen = []  # every frame probability the model gave, in order
+
+    def recording(model):
+        predict = frame_predictor(model)
+        return lambda frames: seen.append(predict(frames)) or seen[-1]
+
+    monkeypatch.setattr(inference, "frame_predictor", recording)
     path = write_wav(tmp_path / "song.wav", music(65))
     result = predict_file(path, load_classifier(model_path), combine="vote")
     assert [w["frames"] for w in result["windows"]] == [10, 10, 1]
-    votes = np.zeros(3)
-    for w in result["windows"]:
-        votes[int(np.argmax(w["probabilities"]))] += w["frames"]
-    np.testing.assert_allclose(list(result["probabilities"].values()), votes / 21)
+    frames = np.concatenate(seen)
+    expected, _, _ = clip_probabilities(frames, np.zeros(21, int), np.zeros(21, int), method="vote")
+    np.testing.assert_allclose(list(result["probabilities"].values()), expected[0])
+    assert expected[0].sum() == pytest.approx(1) and set(np.round(expected[0] * 21, 6)) <= set(range(22))
 
 
 def test_rate_and_channels_barely_change_the_answer(tmp_path, model_path):

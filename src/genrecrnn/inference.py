@@ -2,10 +2,9 @@
 
 A song is cut into windows of `window_seconds` (default 30 s, the GTZAN clip length) every
 `window_hop_seconds`; each window is cut into frames by the same feature function as training;
-a window's probabilities are the mean over its frames and the song's are the mean over its
-windows weighted by their frame counts (so the mean over all frames; with combine="vote", each
-window votes for its top genre with as many votes as it has frames), so a short tail window
-weighs as little as the audio it holds. A trailing
+a window's probabilities are the mean over its frames and the song's are combined from all its
+frames exactly as a clip's are in evaluation (combine="mean": the mean over all frames; "vote":
+each frame votes for its top genre), so a short tail window weighs as little as the audio it holds. A trailing
 part shorter than a window is kept as its own window when it holds at least one frame and adds
 audio no earlier window covered; a song shorter than one frame is rejected.
 
@@ -173,8 +172,8 @@ def predict_file(
         )
     probs, bounds = np.concatenate(frame_probs), np.cumsum([0, *counts])
     windows = np.stack([probs[a:b].mean(axis=0) for a, b in zip(bounds[:-1], bounds[1:])])
-    # One song: every window in group 0, weighted by its frames (module docstring).
-    song = combine_probabilities(windows, np.zeros(len(windows), int), weights=np.array(counts), method=combine)[0]
+    # One song from all its frames, as a clip's genre in evaluation: "mean" averages them, "vote" lets each vote.
+    song = combine_probabilities(probs, np.zeros(len(probs), int), method=combine)[0]
     note = (
         ""
         if info.duration >= window_seconds
