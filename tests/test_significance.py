@@ -91,8 +91,10 @@ def test_bootstrap_narrows_with_more_examples():
 
 def test_bootstrap_perfect_predictions():
     y = np.array([0, 1, 2, 0, 1])
-    assert bootstrap_ci(y, y, metric="f1_macro", n_boot=50) == (1.0, 1.0)
+    # A perfect F1 on 5 clips is not certain either: no zero-width interval, the Wilson one of 5 of 5 instead.
+    assert bootstrap_ci(y, y, metric="f1_macro", n_boot=50) == wilson_interval(5, 5) == bootstrap_ci(y, y)
     assert bootstrap_ci(y, y)[1] == 1.0 and bootstrap_ci(y, y)[0] < 0.6  # Wilson, 5 of 5
+    assert bootstrap_ci(y, (y + 1) % 3, metric="f1_macro", n_boot=50) == wilson_interval(0, 5)  # all wrong
 
 
 def test_bootstrap_bad_metric_raises():

@@ -68,8 +68,9 @@ def bootstrap_ci(
     """(1 - alpha) CI of metric over examples (n,): Wilson's for accuracy, else a seeded BCa bootstrap.
 
     The plain percentile bootstrap is too narrow for small test sets (it gives (1, 1) for a perfect
-    score); BCa corrects its bias and skew. When every resample scores the same, BCa is undefined
-    and the interval is that value.
+    score); BCa corrects its bias and skew. When every example is right (or every one wrong), every
+    resample scores the same and BCa is undefined: the interval is then the accuracy's Wilson interval,
+    the uncertainty a perfect (or null) score on n examples carries, rather than a zero-width one.
     """
     if metric not in _BOOTSTRAP_FUNCS:
         raise EvaluationError(f"metric must be one of {BOOTSTRAP_METRICS}, got {metric!r}")
@@ -83,8 +84,7 @@ def bootstrap_ci(
         return wilson_interval(int(np.sum(y == yp)), len(y), alpha=alpha)
     func = _BOOTSTRAP_FUNCS[metric]
     if np.all(y == yp) or not np.any(y == yp):  # every resample scores the same
-        value = float(func(y, yp))
-        return value, value
+        return wilson_interval(int(np.sum(y == yp)), len(y), alpha=alpha)
     result = bootstrap(
         (y, yp),
         func,
