@@ -61,6 +61,16 @@ def test_same_seed_gives_identical_weights(store, tmp_path):
         np.testing.assert_array_equal(wa, wb)
 
 
+def test_train_seed_alone_decides_initialisation_and_batches(store, tmp_path):
+    # train() passes the top-level seed 7; train.seed=7 must change nothing, train.seed=8 the weights.
+    weights = {}
+    for name, extra in (("top", {}), ("same", {"seed": 7}), ("other", {"seed": 8})):
+        train(store, tmp_path / f"{name}.keras", epochs=1, **extra)
+        weights[name] = keras.saving.load_model(tmp_path / f"{name}.keras").get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(weights["top"], weights["same"]))
+    assert not all(np.array_equal(a, b) for a, b in zip(weights["top"], weights["other"]))
+
+
 def test_mixed_float16_computes_in_float16_with_float32_weights_and_probabilities(store, tmp_path):
     history = train(store, tmp_path / "m.keras", epochs=8, mixed_float16=True)
     assert np.isfinite(history["loss"]).all() and history["loss"].iloc[-1] < history["loss"].iloc[0]

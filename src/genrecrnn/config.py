@@ -194,6 +194,7 @@ class AugmentParams:
 class TrainParams:
     """Optimisation: epochs, batch size, AdamW peak learning rate and weight decay, early stopping, augmentation."""
 
+    seed: NonNegativeInt | None = None  # weight init, batch order and augmentation; None = the top-level seed
     epochs: PositiveInt = 30
     steps: NonNegativeInt = 0  # total optimizer steps; 0 = `epochs` epochs (see train.run_length)
     batch_size: PositiveInt = 32

@@ -246,6 +246,7 @@ def train_crnn(
     `train.mixed_float16` computes in float16 with float32 weights (GPUs).
     """
     model, train = section_of("model", model), section_of("train", train)
+    seed = seed if train.seed is None else train.seed  # data and split keep the top-level seed (data stage)
     augment = train.augment.at_strength()
     augment = None if augment == AugmentParams() else augment  # all off: the plain loader
     train_rows, val = store.split("train"), store.split("val")
