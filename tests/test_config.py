@@ -86,7 +86,7 @@ def test_bad_values_name_the_key(params, dotted, value, message):
 
 def test_unknown_key_is_named_with_the_allowed_ones(values, tmp_path):
     values["train"]["epoch"] = 3
-    allowed = r"allowed here: train.epochs, train.steps, train.batch_size"
+    allowed = r"allowed here: train.seed, train.epochs, train.steps, train.batch_size"
     with pytest.raises(ConfigError, match=r"unknown key train.epoch; " + allowed):
         load_params(write(tmp_path, values))
 
