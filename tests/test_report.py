@@ -167,3 +167,10 @@ def test_headline_summary_is_a_few_short_lines_ending_with_the_report(results, t
     (results[0] / "confusion.csv").write_text("actual,predicted\nrock,rock\npop,rock\nrock,rock\n")
     lines = headline_summary(results[0], root=tmp_path).splitlines()
     assert lines[3] == "CRNN: 1 error(s) in 3 clips: pop taken for rock (1)"  # from the stage's confusion.csv
+
+
+def test_report_loads_nothing_from_the_network(results):
+    page = render(results)
+    external = re.findall(r"<(?:script|link|img|iframe)[^>]*?(?:src|href)\s*=\s*[\"']?(?:https?:)?//", page, flags=re.I)
+    assert not external and "@import" not in page
+    assert page.startswith("<!DOCTYPE html>") and "<title>" in page

@@ -10,6 +10,7 @@ the executed notebooks' text and tables. One self-contained HTML file.
 from __future__ import annotations
 
 import copy
+import html
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -87,10 +88,38 @@ def build_report(
     for stem, nb in notebooks.items():
         merged.cells.append(nbformat.v4.new_markdown_cell(f"## {stem}", id=f"{stem}-title"))
         merged.cells.extend(details_cells(nb, stem=stem))
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    page, _ = exporter.from_notebook_node(merged, resources={"metadata": {"name": title}})
-    atomic_write_text(out, page)
+    # nbconvert's "basic" template: the cells' HTML only. The default "lab" page loads require.js,
+    # MathJax and mermaid from a CDN, so offline it would wait on the network; the page frame is ours.
+    exporter = HTMLExporter(
+        template_name="basic", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+    )
+    body, _ = exporter.from_notebook_node(merged, resources={"metadata": {"name": title}})
+    atomic_write_text(out, PAGE.format(title=html.escape(title), body=body))
     return out
+
+
+# The report's frame: everything inline (no external script, stylesheet or font), readable without a network.
+PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 1280px; margin: 1em auto; padding: 0 1em; line-height: 1.4;
+       color: #222; }}
+table {{ border-collapse: collapse; margin: 0.4em 0 0.8em 0; font-size: 0.92em; }}
+th, td {{ border: 1px solid #ccc; padding: 3px 8px; text-align: right; }}
+th:first-child, td:first-child {{ text-align: left; }}
+pre {{ background: #f6f6f6; padding: 0.5em; overflow-x: auto; font-size: 0.85em; }}
+img {{ max-width: 100%; height: auto; }}
+</style>
+</head>
+<body>
+{body}
+</body>
+</html>
+"""
 
 
 def headline_summary(results: Path, *, root: Path | None = None) -> str:

@@ -123,7 +123,7 @@ _CSS = """
 #dataset td, #dataset th { padding: 2px 5px; }
 .gc-summary figure { margin: 0.6em 0; }
 .gc-summary figure img { max-width: 100%; height: auto; }
-#summary figure img { max-height: 330px; }
+#summary figure img { max-height: 640px; }
 #methods figure img { max-width: min(100%, 820px); }
 .gc-summary h1 { font-size: 1.6em; } .gc-summary h2 { font-size: 1.25em; margin: 0.5em 0 0.3em 0; }
 .gc-summary h3 { font-size: 1.05em; margin: 0.4em 0 0.2em 0; }
