@@ -240,7 +240,7 @@ def run_variant(variant: str, folder: str, epochs: int, seed: int = 0) -> dict:
         )
         data = {"x": batches}
         if IN_MEMORY in variant:
-            data = {"x": _InMemory(keras, [batches[i] for i in range(len(batches))])}
+            data = {"x": in_memory_batches(keras, [batches[i] for i in range(len(batches))])}
     else:
         keras.utils.set_random_seed(seed)
         x = np.array(frames)  # the whole set in memory
@@ -266,7 +266,7 @@ def run_variant(variant: str, folder: str, epochs: int, seed: int = 0) -> dict:
     }  # fmt: skip
 
 
-def _InMemory(keras, batches: list):
+def in_memory_batches(keras, batches: list):
     """A PyDataset over batches held in memory: Keras's fit machinery without reading or augmenting."""
 
     class InMemory(keras.utils.PyDataset):
