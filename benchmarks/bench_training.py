@@ -98,9 +98,9 @@ def fp32_peak() -> tuple[float, str]:
 
 def cpu_line() -> str:
     """The CPU model, its widest SIMD flags and what oneDNN and numpy are allowed to use."""
-    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = next((ln.partition(":")[2].strip() for ln in text.splitlines() if ln.startswith("model name")), "?")
-    flags = cpu_flags()
+    from genrecrnn.provenance import cpu_model
+
+    model, flags = cpu_model(), cpu_flags()
     has = "/".join(f for f in ("avx512f", "avx2", "fma") if f in flags) or "no avx2"
     capped = ("ONEDNN_MAX_CPU_ISA", "NPY_DISABLE_CPU_FEATURES")
     caps = ", ".join(f"{v}={os.environ[v]}" for v in capped if v in os.environ)
@@ -122,6 +122,11 @@ def training_flops_per_frame(model) -> float:
         elif kind == "Dense":
             macs += layer.input.shape[-1] * layer.units
     return 3 * 2 * macs
+
+
+def lever_of(variant: str) -> str:
+    """The lever of a variant name such as "candidate+augment@memory|load" ("augment"; "" for none)."""
+    return variant.partition("+")[2].partition("@")[0].partition("|")[0]
 
 
 def _burn(seconds: float) -> None:
@@ -188,7 +193,7 @@ def run_variant(variant: str, folder: str, epochs: int, seed: int = 0) -> dict:
     from genrecrnn.batches import FrameBatches
     from genrecrnn.train import input_statistics, set_determinism
 
-    lever = variant.partition("+")[2].partition("@")[0].partition("|")[0]
+    lever = lever_of(variant)
     from genrecrnn.threads import configure_tensorflow, single_threaded_blas
 
     if lever != "threads1" and variant.startswith("candidate"):
@@ -332,8 +337,7 @@ def main() -> None:
     peak, how = fp32_peak()
     rows = []
     for v, rs in runs.items():
-        lever = v.partition("+")[2].partition("@")[0].partition("|")[0]
-        name = names.get(v, f"{v}: {LEVERS.get(lever, '')}")
+        name = names.get(v, f"{v}: {LEVERS.get(lever_of(v), '')}")
         name += " (batches made beforehand, in memory)" if IN_MEMORY in v else ""
         name += " (beside a one-core load)" if UNDER_LOAD in v else ""
         gflops = rs[0]["flops"] * args.frames / steady[v] / 1e9

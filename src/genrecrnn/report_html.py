@@ -112,17 +112,14 @@ HEADLINE_ROWS: tuple[tuple[str, str, str | None], ...] = (
 
 _CSS = """
 <style>
+/* Tables and images are styled by the page frame (report.PAGE); these rules are the summary's own. */
 .gc-summary { font-family: system-ui, sans-serif; max-width: 1280px; margin: 0 auto; line-height: 1.4; }
 .gc-summary h1 { margin-bottom: 0.2em; }
-.gc-summary table { border-collapse: collapse; margin: 0.4em 0 0.8em 0; font-size: 0.92em; }
-.gc-summary th, .gc-summary td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
-.gc-summary th:first-child, .gc-summary td:first-child { text-align: left; }
 .gc-row { display: flex; gap: 1.5em; align-items: flex-start; flex-wrap: wrap; }
 .gc-row > div { flex: 1 1 480px; min-width: 0; }
 #dataset table { font-size: 0.78em; }
 #dataset td, #dataset th { padding: 2px 5px; }
 .gc-summary figure { margin: 0.6em 0; }
-.gc-summary figure img { max-width: 100%; height: auto; }
 #summary figure img { max-height: 640px; }
 #methods figure img { max-width: min(100%, 820px); }
 .gc-summary h1 { font-size: 1.6em; } .gc-summary h2 { font-size: 1.25em; margin: 0.5em 0 0.3em 0; }

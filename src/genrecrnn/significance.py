@@ -200,7 +200,7 @@ def _format_p(p: float) -> str:
 
 
 def _format_bootstrap_p(p: float, n_boot: int | None) -> str:
-    """_format_p, or '≤ 0.002 (the floor of 1000 resamples)' when p is at its floor 2 / (n_boot + 1)."""
+    """_format_p, or '≤ 0.002 (the smallest p 1000 resamples can give)' when p is at its floor 2 / (n_boot + 1)."""
     if n_boot is not None and p <= 2 / (n_boot + 1) * (1 + 1e-9):
         return f"≤ {2 / (n_boot + 1):.2g} (the smallest p {n_boot} resamples can give)"
     return _format_p(p)
