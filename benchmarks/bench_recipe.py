@@ -91,11 +91,11 @@ def prepare(work: Path, params: Params) -> Path:
     return folder
 
 
-def split_scores(model, store, params: Params, split: str) -> dict:
-    """CRNN and baseline clip accuracy on one split's clips, with the paired test (prefixed by the split)."""
+def split_scores(model, store, params: Params, split: str, audio: dict) -> dict:
+    """CRNN and both baselines' clip accuracy on one split's clips, with paired tests (keys prefixed by split)."""
     import numpy as np
 
-    from genrecrnn.baseline import baseline_probabilities
+    from genrecrnn.baseline import BASELINES, baseline_probabilities
     from genrecrnn.model import predict_frames
     from genrecrnn.scorecard import align_with_baseline, clip_table
     from genrecrnn.significance import paired_comparison
@@ -103,24 +103,29 @@ def split_scores(model, store, params: Params, split: str) -> dict:
     rows = store.split(split).reset_index(drop=True)
     probs = predict_frames(model, np.asarray(store.frames[rows["row"].to_numpy()]))
     clips = clip_table(rows, probs, genres=params.genres)
-    base_table, base_p = baseline_probabilities(store, n_genres=len(params.genres), seed=params.seed, split=split)
-    clip_y, crnn_pred, base_pred = align_with_baseline(clips, base_table, base_p)
-    paired = paired_comparison(clip_y, crnn_pred, base_pred, n_boot=2000, seed=params.seed)
-    return {
-        f"{split}_crnn": float(np.mean(crnn_pred == clip_y)),
-        f"{split}_baseline": float(np.mean(base_pred == clip_y)),
-        f"{split}_diff": paired["accuracy_diff"],
-        f"{split}_p": paired["mcnemar_p"],
-        f"n_{split}": len(clip_y),
-    }
+    out = {f"{split}_crnn": float(np.mean(clips["predicted_label"] == clips["label"])), f"n_{split}": len(clips)}
+    for name in BASELINES:
+        table, base_p = baseline_probabilities(
+            store, n_genres=len(params.genres), seed=params.seed, split=split, name=name, audio=audio
+        )
+        clip_y, crnn_pred, base_pred = align_with_baseline(clips, table, base_p)
+        paired = paired_comparison(clip_y, crnn_pred, base_pred, n_boot=2000, seed=params.seed)
+        out |= {
+            f"{split}_{name}": float(np.mean(base_pred == clip_y)),
+            f"{split}_diff_{name}": paired["accuracy_diff"],
+            f"{split}_p_{name}": paired["mcnemar_p"],
+        }
+    return out
 
 
 def run(params: Params, folder: Path, *, final: bool) -> dict:
     """Train with `params`; score CRNN and baseline on the val clips, and on the test clips only if `final`."""
+    from genrecrnn.dataset import audio_files
     from genrecrnn.store import open_feature_store
     from genrecrnn.train import train_crnn
 
     store = open_feature_store(folder / "features")
+    audio = audio_files(folder / "dataset", root=ROOT)
     start = time.perf_counter()
     model, history = train_crnn(
         store, n_genres=len(params.genres), model=params.model, train=params.train, seed=params.seed, verbose=0,
@@ -128,7 +133,7 @@ def run(params: Params, folder: Path, *, final: bool) -> dict:
     seconds = time.perf_counter() - start
     chosen = history.loc[history["selected"]].iloc[0]
     result = {
-        **split_scores(model, store, params, "val"),
+        **split_scores(model, store, params, "val", audio),
         "epoch": int(chosen["epoch"]) + 1,
         "epochs": len(history),
         "train_acc": float(chosen["accuracy"]),
@@ -136,7 +141,7 @@ def run(params: Params, folder: Path, *, final: bool) -> dict:
         "train_curve": [round(float(v), 3) for v in history["accuracy"]],
         "s_per_epoch": seconds / len(history),
     }
-    return result | (split_scores(model, store, params, "test") if final else {})
+    return result | (split_scores(model, store, params, "test", audio) if final else {})
 
 
 def folder_overrides(root: Path, group_file: Path | None) -> dict:
@@ -206,10 +211,12 @@ def main() -> None:
                     load_params(ROOT / "params.yaml"), base | dict(parse_override(o) for o in overrides)
                 )
                 result = run(params, prepare(args.work, params), final=args.final)
-                row = [size or "all", seed, name, result["val_crnn"], result["val_baseline"], result["val_diff"],
-                       f"{result['epoch']}/{result['epochs']}", result["train_acc"], result["s_per_epoch"]]  # fmt: skip
+                row = [size or "all", seed, name, result["val_crnn"], result["val_baseline"],
+                       result["val_rhythm_harmony"], f"{result['epoch']}/{result['epochs']}", result["train_acc"],
+                       result["s_per_epoch"]]  # fmt: skip
                 if args.final:
-                    row += [result["test_crnn"], result["test_baseline"], result["test_diff"], result["test_p"]]
+                    row += [result["test_crnn"]]
+                    row += [result[f"test{k}_{b}"] for b in BASES for k in ("", "_diff", "_p")]
                 rows.append(row)
                 print(table(header, [row]).splitlines()[-1], flush=True)
                 if args.json:
@@ -219,9 +226,10 @@ def main() -> None:
     print(table(header, rows))
 
 
-HEADER = ["clips/genre", "seed", "variant", "val CRNN", "val baseline", "val diff", "epoch kept", "train acc there",
-          "s/epoch"]  # fmt: skip
-TEST_HEADER = ["test CRNN", "test baseline", "test diff", "McNemar p"]
+BASES = ("baseline", "rhythm_harmony")  # genrecrnn.baseline.BASELINES
+HEADER = ["clips/genre", "seed", "variant", "val CRNN", "val MFCC", "val rhythm/harmony", "epoch kept",
+          "train acc there", "s/epoch"]  # fmt: skip
+TEST_HEADER = ["test CRNN", "test MFCC", "diff", "McNemar p", "test rhythm/harmony", "diff", "McNemar p"]
 
 if __name__ == "__main__":
     main()

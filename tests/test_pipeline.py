@@ -69,19 +69,20 @@ def test_pipeline_writes_every_result(project):
     assert metrics["crnn"]["clip"]["accuracy"] in (0, 1 / 3, 2 / 3, 1)
     assert metrics["crnn"]["frame"]["accuracy"] in (0, 1 / 6, 2 / 6, 3 / 6, 4 / 6, 5 / 6, 1)
     # ... and every number in it recomputes exactly from the frame and baseline probability files
-    from genrecrnn.scorecard import metrics_document, read_baseline, read_frames, score_tables
+    from genrecrnn.scorecard import metrics_document, read_baselines, read_frames, score_tables
 
-    scores, comparison, _ = score_tables(
-        read_frames(results), read_baseline(results), genres=TINY["genres"], n_boot=20, seed=42
+    scores, comparisons, _ = score_tables(
+        read_frames(results), read_baselines(results), genres=TINY["genres"], n_boot=20, seed=42
     )
     ids = {k: metrics[k] for k in ("genrecrnn_version", "params_md5", "manifest_md5", "model_id")}
-    again = metrics_document(scores, comparison, identifiers=ids)
+    again = metrics_document(scores, comparisons, identifiers=ids)
     assert {k: v for k, v in again.items() if k != "environment"} == {
         k: v for k, v in metrics.items() if k != "environment"
     }
     summary = pd.read_csv(results / "summary.csv", index_col="metric")
     assert summary.at["accuracy", "CRNN, clip"] == metrics["crnn"]["clip"]["accuracy"]
     assert set(metrics["crnn_vs_baseline"]) >= {"accuracy_diff", "mcnemar_p"}
+    assert set(metrics["crnn_vs_rhythm_harmony"]) >= {"accuracy_diff", "mcnemar_p"}
     assert metrics["clip_aggregation"] == "mean" and metrics["manifest_md5"]
     assert (project / "models" / "crnn.keras").is_file() and (project / "models" / "crnn.json").is_file()
     prediction = json.loads((results / "prediction.json").read_text())

@@ -14,7 +14,7 @@ from genrecrnn.scorecard import (
     compare_with_baseline,
     frame_table,
     metrics_document,
-    read_baseline,
+    read_baselines,
     read_frames,
     score_tables,
     write_validation,
@@ -90,34 +90,42 @@ HEADLINE_KEYS = {
         "roc_auc_ovr_macro", "map", "mrr", "map_at_10", "map_seed_style", "roc_auc_seed_style",
     ],
     "crnn.frame": ["accuracy", "f1_macro", "roc_auc_ovr_macro", "map"],
-    "baseline.clip": [
-        "accuracy", "accuracy_ci_low", "accuracy_ci_high", "f1_macro",
-        "roc_auc_ovr_macro", "map", "mrr", "map_at_10", "map_seed_style", "roc_auc_seed_style",
-    ],
+    "baseline.clip": ["accuracy", "accuracy_ci_low", "accuracy_ci_high", "f1_macro", "roc_auc_ovr_macro", "map"],
+    "rhythm_harmony.clip": ["accuracy", "accuracy_ci_low", "accuracy_ci_high", "f1_macro", "roc_auc_ovr_macro", "map"],
     "crnn_vs_baseline": [
+        "accuracy_diff", "accuracy_diff_ci_low", "accuracy_diff_ci_high", "bootstrap_p",
+        "mcnemar_b", "mcnemar_c", "mcnemar_p", "n",
+    ],
+    "crnn_vs_rhythm_harmony": [
         "accuracy_diff", "accuracy_diff_ci_low", "accuracy_diff_ci_high", "bootstrap_p",
         "mcnemar_b", "mcnemar_c", "mcnemar_p", "n",
     ],
 }  # fmt: skip
 
 
-def _tables(clips) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(CRNN frame table: two frames per fixture clip, baseline clip table wrong on t7), as notebook 03 makes them."""
+def _tables(clips) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """(CRNN frame table: two frames per fixture clip, {MFCC baseline wrong on t7, rhythm/harmony wrong on t1, t2, t3}),
+    as notebook 03 makes them."""
     table, probs = _baseline(clips, wrong={"t7"})
+    rh_table, rh_probs = _baseline(clips, wrong={"t1", "t2", "t3"})
     index = clips.loc[clips.index.repeat(2), ["track_id", "label"]].assign(frame_index=np.tile([0, 1], len(clips)))
     frame_probs = clips.loc[clips.index.repeat(2), [f"p_{g}" for g in GENRES]].to_numpy()
     # Uneven probabilities (same argmax) so the exact floats matter: a rounded file would not recompute them.
     frame_probs = frame_probs + np.random.default_rng(0).uniform(0, 0.05, frame_probs.shape)
     frame_probs = (frame_probs / frame_probs.sum(axis=1, keepdims=True)).astype(np.float32)
-    return frame_table(index, frame_probs, genres=GENRES), baseline_table(table, probs, genres=GENRES)
+    baselines = {
+        "baseline": baseline_table(table, probs, genres=GENRES),
+        "rhythm_harmony": baseline_table(rh_table, rh_probs, genres=GENRES),
+    }
+    return frame_table(index, frame_probs, genres=GENRES), baselines
 
 
 def _validation_run(clips, tmp_path):
     """score_tables + write_validation on the fixture's clips as notebook 03 calls them; metrics.json read back."""
-    frames, baseline = _tables(clips)
-    metrics, comparison, scored = score_tables(frames, baseline, genres=GENRES, n_boot=50, seed=0)
+    frames, baselines = _tables(clips)
+    metrics, comparisons, scored = score_tables(frames, baselines, genres=GENRES, n_boot=50, seed=0)
     document = write_validation(
-        tmp_path, metrics=metrics, comparison=comparison, clips=scored, frames=frames, baseline=baseline,
+        tmp_path, metrics=metrics, comparisons=comparisons, clips=scored, frames=frames, baselines=baselines,
         genres=GENRES, identifiers={"model_id": "m"},
     )  # fmt: skip
     written = json.loads((tmp_path / "metrics.json").read_text())
@@ -127,12 +135,14 @@ def _validation_run(clips, tmp_path):
 
 def test_every_metrics_json_number_recomputes_from_the_written_probability_files(clips, tmp_path):
     written = _validation_run(clips, tmp_path)
-    frames, baseline = read_frames(tmp_path), read_baseline(tmp_path)
-    metrics, comparison, _ = score_tables(frames, baseline, genres=GENRES, n_boot=50, seed=0)
-    again = metrics_document(metrics, comparison, identifiers={"model_id": "m"})
-    assert again == written  # every leaf, exactly: CIs, mAP, MRR, McNemar b and c, counts
-    # and the baseline's file holds what its clip metrics say
-    assert written["baseline"]["clip"]["accuracy"] == (baseline["genre"] == baseline["predicted"]).mean() == 7 / 8
+    frames, baselines = read_frames(tmp_path), read_baselines(tmp_path)
+    metrics, comparisons, _ = score_tables(frames, baselines, genres=GENRES, n_boot=50, seed=0)
+    again = metrics_document(metrics, comparisons, identifiers={"model_id": "m"})
+    assert again == written  # every leaf, exactly: CIs, mAP, MRR, McNemar b and c of both comparisons, counts
+    # and each baseline's file holds what its clip metrics say
+    for name, right in (("baseline", 7 / 8), ("rhythm_harmony", 5 / 8)):
+        table = baselines[name]
+        assert written[name]["clip"]["accuracy"] == (table["genre"] == table["predicted"]).mean() == right
 
 
 def _leaves(doc, prefix=""):
@@ -149,7 +159,7 @@ def test_metrics_json_is_nested_headline_numbers_only(clips, tmp_path):
     expected |= {"n_clips", "n_frames", "clip_aggregation", "model_id", "environment"}
     leaves = dict(_leaves(written))
     assert set(leaves) == expected
-    assert len(leaves) <= 40  # `dvc metrics show` prints one column per leaf
+    assert len(leaves) <= 50  # `dvc metrics show` prints one column per leaf
     numbers = {k: v for k, v in leaves.items() if k not in ("clip_aggregation", "model_id", "environment")}
     assert "numpy_simd" in written["environment"] and "; numpy " in written["environment"]
     assert all(isinstance(v, float) for v in numbers.values())
@@ -157,6 +167,10 @@ def test_metrics_json_is_nested_headline_numbers_only(clips, tmp_path):
     assert written["baseline"]["clip"]["accuracy"] == pytest.approx(7 / 8)
     comparison = written["crnn_vs_baseline"]  # CRNN right and baseline wrong on t7; the reverse on t1, t4
     assert (comparison["mcnemar_b"], comparison["mcnemar_c"], comparison["n"]) == (1.0, 2.0, 8.0)
+    # rhythm/harmony wrong on t1, t2, t3: CRNN right where it is wrong on t2, t3; both wrong on t1; the reverse on t4
+    rh = written["crnn_vs_rhythm_harmony"]
+    assert (rh["mcnemar_b"], rh["mcnemar_c"], rh["n"]) == (2.0, 1.0, 8.0)
+    assert written["rhythm_harmony"]["clip"]["accuracy"] == pytest.approx(5 / 8)
     assert written["clip_aggregation"] == "mean" and written["model_id"] == "m"
     # The paired comparison keeps working from the nested document, as notebook 03 uses it.
     sentence = describe_comparison(written["crnn_vs_baseline"], name_a="CRNN", name_b="baseline", unit="clips")
@@ -168,6 +182,7 @@ def test_metrics_json_is_nested_headline_numbers_only(clips, tmp_path):
         "predictions_test.csv",
         "predictions_test_baseline.csv",
         "predictions_test_frames.csv",
+        "predictions_test_rhythm_harmony.csv",
         "summary.csv",
     ]
 
@@ -177,7 +192,12 @@ def test_summary_csv_holds_every_metric_of_each_model(clips, tmp_path):
 
     _validation_run(clips, tmp_path)
     summary = pd.read_csv(tmp_path / "summary.csv", index_col="metric")
-    assert list(summary.columns) == ["CRNN, frame", "CRNN, clip", "baseline, clip"]
+    assert list(summary.columns) == [
+        "CRNN, frame",
+        "CRNN, clip",
+        "MFCC baseline, clip",
+        "rhythm/harmony baseline, clip",
+    ]
     assert {"precision_macro", "roc_auc_micro", "ap_micro", "mrr", "map_at_10", "map_seed_style"} <= set(summary.index)
     assert summary.at["accuracy", "CRNN, clip"] == pytest.approx(6 / 8)
     assert summary.at["n", "CRNN, frame"] == 16

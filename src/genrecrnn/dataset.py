@@ -173,6 +173,13 @@ def tracks_with_split(manifest: pd.DataFrame, split: pd.DataFrame) -> pd.DataFra
     return manifest.merge(split[["track_id", "split"]], on="track_id", how="inner")
 
 
+def audio_files(folder: Path | str, *, root: Path | str) -> dict[str, Path]:
+    """track_id -> audio file of every usable clip of the data set in `folder`; relative paths are under `root`."""
+    manifest, split, _ = read_dataset_index(folder)
+    tracks = tracks_with_split(manifest, split)
+    return {t: Path(root) / p for t, p in zip(tracks["track_id"], tracks["path"])}
+
+
 def manifest_checksum(manifest: pd.DataFrame) -> str:
     """md5 over (track_id, md5, status) rows: one id for the exact data a run used."""
     text = "\n".join(f"{t},{m},{s}" for t, m, s in zip(manifest["track_id"], manifest["md5"], manifest["status"]))

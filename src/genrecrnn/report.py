@@ -19,11 +19,13 @@ import nbformat
 import pandas as pd
 from nbconvert import HTMLExporter
 
+from genrecrnn.baseline import BASELINES
 from genrecrnn.config import DataParams
 from genrecrnn.errors import DataError
 from genrecrnn.evaluation import describe_errors
 from genrecrnn.fileio import atomic_write_text
 from genrecrnn.report_html import details_cells, html_cell, methods_html, numbered_figures, summary_html
+from genrecrnn.scorecard import comparison_key
 
 REPORT_FILE = "report.html"  # under paths.results
 FIGURE_DIR = "figures"  # under paths.results
@@ -77,9 +79,7 @@ def build_report(
     first = next(iter(notebooks.values())).metadata if notebooks else {}
     merged.metadata = {k: copy.deepcopy(first[k]) for k in ("kernelspec", "language_info") if k in first}
     counts, left_out = dataset_overview(dataset)
-    summary = summary_html(
-        metrics=metrics, counts=counts, left_out=left_out, data=data, figures=figures, n_boot=n_boot
-    )
+    summary = summary_html(metrics=metrics, counts=counts, left_out=left_out, data=data, figures=figures, n_boot=n_boot)
     # Cells made here get fixed ids (nbformat draws random ones), so a rerun writes the same page.
     merged.cells.append(html_cell(summary, cell_id="summary"))
     merged.cells.append(html_cell(methods_html(notebooks, figures, data), cell_id="methods"))
@@ -123,25 +123,28 @@ img {{ max-width: 100%; height: auto; }}
 
 
 def headline_summary(results: Path, *, root: Path | None = None) -> str:
-    """A few lines for the terminal: CRNN and baseline clip accuracy with CIs, the paired test, the report's path."""
+    """A few lines for the terminal: CRNN and baselines' clip accuracy with CIs, the paired tests, the report's path."""
     metrics_file = results / "metrics.json"
     if not metrics_file.is_file():
         raise DataError(f"{metrics_file}: not found; run the pipeline first (make repro)")
     m = json.loads(metrics_file.read_text())
-    crnn, base, diff = m["crnn"]["clip"], m["baseline"]["clip"], m["crnn_vs_baseline"]
     report = results / REPORT_FILE
     shown = report.relative_to(root) if root is not None and report.is_relative_to(root) else report
     confusion = pd.read_csv(results / "confusion.csv") if (results / "confusion.csv").is_file() else None
     errors = [] if confusion is None else [f"CRNN: {describe_errors(confusion['actual'], confusion['predicted'])}"]
-    return "\n".join(
-        [
-            f"CRNN      clip accuracy {crnn['accuracy']:.3f} (95% CI {crnn['accuracy_ci_low']:.3f}–"
-            f"{crnn['accuracy_ci_high']:.3f}), macro F1 {crnn['f1_macro']:.3f}, mAP {crnn['map']:.3f}",
-            f"baseline  clip accuracy {base['accuracy']:.3f} (95% CI {base['accuracy_ci_low']:.3f}–"
-            f"{base['accuracy_ci_high']:.3f}), macro F1 {base['f1_macro']:.3f}, mAP {base['map']:.3f}",
-            f"CRNN − baseline {diff['accuracy_diff']:+.3f} (95% CI {diff['accuracy_diff_ci_low']:+.3f} to "
-            f"{diff['accuracy_diff_ci_high']:+.3f}), McNemar p {diff['mcnemar_p']:.2g} on {int(diff['n'])} test clips",
-            *errors,
-            f"report: {shown}",
-        ]
-    )
+    lines = []
+    for model, name in (("crnn", "CRNN"), *BASELINES.items()):
+        if model in m:  # a metrics.json written before a baseline existed lacks it
+            c = m[model]["clip"]
+            lines.append(
+                f"{name + ':':<25} clip accuracy {c['accuracy']:.3f} (95% CI {c['accuracy_ci_low']:.3f}–"
+                f"{c['accuracy_ci_high']:.3f}), macro F1 {c['f1_macro']:.3f}, mAP {c['map']:.3f}"
+            )
+    for model, name in BASELINES.items():
+        if (key := comparison_key(model)) in m:
+            d = m[key]
+            lines.append(
+                f"CRNN − {name} {d['accuracy_diff']:+.3f} (95% CI {d['accuracy_diff_ci_low']:+.3f} to "
+                f"{d['accuracy_diff_ci_high']:+.3f}), McNemar p {d['mcnemar_p']:.2g} on {int(d['n'])} test clips"
+            )
+    return "\n".join([*lines, *errors, f"report: {shown}"])

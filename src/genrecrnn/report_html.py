@@ -159,9 +159,14 @@ def _with_ci(value: float, low: float | None, high: float | None) -> str:
 
 
 def headline_table(metrics: dict) -> pd.DataFrame:
-    """Rows HEADLINE_ROWS, columns CRNN and baseline: value with its 95% CI where the validation stage computed one."""
+    """Rows HEADLINE_ROWS, columns CRNN and each baseline metrics.json holds: value with its 95% CI where the
+    validation stage computed one."""
+    from genrecrnn.baseline import BASELINES
+
     table = {}
-    for model, name in (("crnn", "CRNN"), ("baseline", "baseline")):
+    for model, name in (("crnn", "CRNN"), *BASELINES.items()):
+        if model not in metrics:  # a metrics.json written before this baseline existed
+            continue
         clip = metrics[model]["clip"]
         column = []
         for _, key, ci in HEADLINE_ROWS:
@@ -197,12 +202,16 @@ def summary_html(
 ) -> str:
     """The first screen: data set (`counts` of clips per split and genre, files `left_out`), headline table with
     the paired test, confusion matrix and per-genre F1."""
-    from genrecrnn.scorecard import COMPARISON_KEY
+    from genrecrnn.baseline import BASELINES
+    from genrecrnn.scorecard import comparison_key
     from genrecrnn.significance import describe_comparison
 
-    comparison = describe_comparison(
-        metrics[COMPARISON_KEY], name_a="CRNN", name_b="baseline", unit="test clips", n_boot=n_boot
-    )
+    sentences = [
+        describe_comparison(metrics[key], name_a="CRNN", name_b=name, unit="test clips", n_boot=n_boot)
+        for model, name in BASELINES.items()
+        if (key := comparison_key(model)) in metrics
+    ]
+    comparisons = "".join(f"<li>{_markdown(sentence)}</li>" for sentence in sentences)
     left = (
         f"<p>{len(left_out)} file(s) left out:</p>" + _table(left_out.head(20), index=False)
         if len(left_out)
@@ -211,15 +220,17 @@ def summary_html(
     n_genres = counts.shape[1] - 1
     return f"""{_CSS}<div class="gc-summary" id="summary">
 <h1>genrecrnn: summary</h1>
-<p>The CRNN against a classical baseline (MFCC statistics + logistic regression) on the same
-{int(metrics["n_clips"])} test clips ({int(metrics["n_frames"])} frames); chance is {1 / max(n_genres, 1):.2f}.</p>
+<p>The CRNN against two classical baselines on the same {int(metrics["n_clips"])} test clips: the MFCC baseline
+(MFCC statistics + logistic regression, timbre only) and the rhythm/harmony baseline (MFCC statistics plus
+key-invariant chroma, onset, tempo and beat-relative onset autocorrelation; logistic regression or RBF SVM
+chosen on the validation clips) ({int(metrics["n_frames"])} frames); chance is {1 / max(n_genres, 1):.2f}.</p>
 <div class="gc-row"><div>
 <h2>Results</h2>
 {_table(headline_table(metrics))}
 <p class="gc-note">In brackets: 95% CI (Wilson's interval for accuracy, a BCa bootstrap over clips for macro F1);
-no CI is computed for mAP and ROC AUC or for the baseline's F1.</p>
-<h3>Paired test, CRNN against baseline</h3>
-{_markdown(comparison)}
+no CI is computed for mAP and ROC AUC or for the baselines' F1.</p>
+<h3>Paired tests, CRNN against each baseline</h3>
+<ul>{comparisons}</ul>
 </div><div id="dataset">
 <h2>Data set</h2>
 <p>{html.escape(describe_source(data))}</p>

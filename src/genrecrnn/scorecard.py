@@ -1,9 +1,10 @@
-"""The validate stage: the test split's frame probabilities, then metrics.json (CRNN vs baseline tested on the
-same clips), tables and predictions.
+"""The validate stage: the test split's frame probabilities, then metrics.json (CRNN vs each baseline tested on
+the same clips), tables and predictions.
 
 metrics.json holds the headline numbers only, nested so `dvc metrics show` / `dvc metrics diff` stay
 readable: ``crnn.clip.accuracy``, ``crnn.frame.accuracy``, ``baseline.clip.accuracy``,
-``crnn_vs_baseline.accuracy_diff``, ... (HEADLINE lists them). Every other metric of each model and
+``rhythm_harmony.clip.accuracy``, ``crnn_vs_baseline.accuracy_diff``, ``crnn_vs_rhythm_harmony.mcnemar_p``, ...
+(HEADLINE lists them). Every other metric of each model and
 level is in summary.csv, per-genre numbers in per_genre.csv.
 """
 
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from genrecrnn.baseline import BASELINES
 from genrecrnn.classifier import Classifier
 from genrecrnn.errors import EvaluationError, ModelError
 from genrecrnn.evaluation import clip_probabilities, evaluate, per_genre_table
@@ -25,21 +27,31 @@ from genrecrnn.significance import PAIRED_KEYS, paired_comparison
 from genrecrnn.store import FeatureStore
 
 CLIP_AGGREGATION = "mean"
-COMPARISON_KEY = "crnn_vs_baseline"
+COMPARISON_KEY = "crnn_vs_baseline"  # the MFCC baseline's; comparison_key(name) for any of BASELINES
 _RANKING = ("roc_auc_ovr_macro", "map", "mrr", "map_at_10", "map_seed_style", "roc_auc_seed_style")
 # metrics.json's numbers: (model, level) -> (prefix of the flat metrics dict, keys).
 _CI = ("accuracy", "accuracy_ci_low", "accuracy_ci_high", "f1_macro")
 HEADLINE: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("crnn", "clip"): ("clip_", (*_CI, "f1_macro_ci_low", "f1_macro_ci_high", *_RANKING)),
     ("crnn", "frame"): ("frame_", ("accuracy", "f1_macro", "roc_auc_ovr_macro", "map")),
-    ("baseline", "clip"): ("baseline_clip_", (*_CI, *_RANKING)),
+    # Baselines: what the report's headline table shows; their other ranking metrics are in summary.csv.
+    **{(name, "clip"): (f"{name}_clip_", (*_CI, "roc_auc_ovr_macro", "map")) for name in BASELINES},
 }
 # summary.csv's rows: every model-level metric that is not per genre.
 SUMMARY_METRICS = (
     "accuracy", "balanced_accuracy", "f1_macro", "precision_macro", "recall_macro", "roc_auc_ovr_macro",
     "roc_auc_micro", "map", "ap_micro", "mrr", "map_at_10", "map_seed_style", "roc_auc_seed_style", "n",
 )  # fmt: skip
-SUMMARY_COLUMNS = {"CRNN, frame": "frame_", "CRNN, clip": "clip_", "baseline, clip": "baseline_clip_"}
+SUMMARY_COLUMNS = {
+    "CRNN, frame": "frame_",
+    "CRNN, clip": "clip_",
+    **{f"{label}, clip": f"{name}_clip_" for name, label in BASELINES.items()},
+}
+
+
+def comparison_key(name: str) -> str:
+    """metrics.json's key of the paired comparison of the CRNN with baseline `name`: crnn_vs_<name>."""
+    return f"crnn_vs_{name}"
 
 
 def predict_split(
@@ -73,11 +85,11 @@ def clip_table(index: pd.DataFrame, probs: np.ndarray, *, genres: Sequence[str])
 
 
 # Per-frame and per-clip probability files of the test split: every metrics.json number recomputes from them
-# (score_tables(read_frames(...), read_baseline(...))). Probabilities are written with 17 significant digits,
+# (score_tables(read_frames(...), read_baselines(...))). Probabilities are written with 17 significant digits,
 # so they read back as the very floats that were scored.
 FRAMES_FILE = "predictions_test_frames.csv"  # CRNN, one row per frame
 CLIPS_FILE = "predictions_test.csv"  # CRNN, one row per clip (frame probabilities averaged), rounded for reading
-BASELINE_FILE = "predictions_test_baseline.csv"  # baseline, one row per clip
+BASELINE_FILES = {name: f"predictions_test_{name}.csv" for name in BASELINES}  # each baseline, one row per clip
 _EXACT = "%.17g"
 
 
@@ -97,22 +109,29 @@ def baseline_table(table: pd.DataFrame, probs: np.ndarray, *, genres: Sequence[s
 
 
 def score_tables(
-    frames: pd.DataFrame, baseline: pd.DataFrame, *, genres: Sequence[str], n_boot: int, seed: int
-) -> tuple[dict, dict, pd.DataFrame]:
-    """(metrics, comparison, CRNN clip table) of the test split from the frame table and the baseline's clip table.
+    frames: pd.DataFrame, baselines: Mapping[str, pd.DataFrame], *, genres: Sequence[str], n_boot: int, seed: int
+) -> tuple[dict, dict[str, dict], pd.DataFrame]:
+    """(metrics, comparisons, CRNN clip table) of the test split from the frame table and each baseline's clip table.
 
-    Everything metrics.json holds is computed here from these two tables, so it recomputes from the files
-    write_validation writes (FRAMES_FILE, BASELINE_FILE).
+    ``baselines`` maps BASELINES keys to their clip tables; ``comparisons`` maps comparison_key(name) to the
+    paired comparison of the CRNN with that baseline. Everything metrics.json holds is computed here from
+    these tables, so it recomputes from the files write_validation writes (FRAMES_FILE, BASELINE_FILES).
     """
     columns = [f"p_{g}" for g in genres]
     probs = frames[columns].to_numpy(dtype=np.float32)
     labels, track_ids = frames["label"].to_numpy(), frames["track_id"].to_numpy()
     metrics = evaluate(labels, probs, track_ids, genres=genres, n_boot=n_boot, seed=seed)
-    base_probs = baseline[columns].to_numpy(dtype=np.float64)
-    metrics |= baseline_metrics(baseline["label"].to_numpy(), base_probs, genres=genres, n_boot=n_boot, seed=seed)
     clips = clip_table(frames, probs, genres=genres)
-    comparison = compare_with_baseline(clips, baseline[["track_id", "label"]], base_probs, n_boot=n_boot, seed=seed)
-    return metrics, comparison, clips
+    comparisons = {}
+    for name, table in baselines.items():
+        base_probs = table[columns].to_numpy(dtype=np.float64)
+        metrics |= baseline_metrics(
+            table["label"].to_numpy(), base_probs, genres=genres, n_boot=n_boot, seed=seed, prefix=f"{name}_clip_"
+        )
+        comparisons[comparison_key(name)] = compare_with_baseline(
+            clips, table[["track_id", "label"]], base_probs, n_boot=n_boot, seed=seed
+        )
+    return metrics, comparisons, clips
 
 
 def read_frames(results: Path) -> pd.DataFrame:
@@ -120,28 +139,31 @@ def read_frames(results: Path) -> pd.DataFrame:
     return pd.read_csv(results / FRAMES_FILE, dtype={"track_id": str})
 
 
-def read_baseline(results: Path) -> pd.DataFrame:
-    """BASELINE_FILE as written (track ids as strings)."""
-    return pd.read_csv(results / BASELINE_FILE, dtype={"track_id": str})
+def read_baselines(results: Path) -> dict[str, pd.DataFrame]:
+    """Each baseline's clip table (BASELINE_FILES) as written (track ids as strings), by BASELINES key."""
+    return {name: pd.read_csv(results / file, dtype={"track_id": str}) for name, file in BASELINE_FILES.items()}
 
 
-def metrics_document(metrics: Mapping[str, float], comparison: Mapping[str, float], *, identifiers: dict) -> dict:
-    """metrics.json: HEADLINE numbers as model -> level -> metric, the paired comparison, counts, ids, environment.
+def metrics_document(
+    metrics: Mapping[str, float], comparisons: Mapping[str, Mapping[str, float]], *, identifiers: dict
+) -> dict:
+    """metrics.json: HEADLINE numbers as model -> level -> metric, the paired comparisons, counts, ids, environment.
 
-    ``metrics`` is the flat dict of :func:`genrecrnn.evaluation.evaluate` merged with
-    :func:`baseline_metrics`; ``comparison`` is :func:`compare_with_baseline`'s.
+    ``metrics`` is the flat dict of :func:`genrecrnn.evaluation.evaluate` merged with each baseline's
+    :func:`baseline_metrics`; ``comparisons`` is score_tables' (comparison_key(name) -> paired comparison).
     """
     doc: dict = {}
     for (model, level), (prefix, keys) in HEADLINE.items():
         doc.setdefault(model, {})[level] = {key: float(metrics[f"{prefix}{key}"]) for key in keys}
-    doc[COMPARISON_KEY] = {key: float(comparison[key]) for key in PAIRED_KEYS}
+    for key, comparison in comparisons.items():
+        doc[key] = {k: float(comparison[k]) for k in PAIRED_KEYS}
     doc["n_clips"], doc["n_frames"] = float(metrics["n_clips"]), float(metrics["n_frames"])
     environment_line = describe_environment(environment())  # where the numbers were made (CPU, SIMD, libraries)
     return {**doc, "clip_aggregation": CLIP_AGGREGATION, **identifiers, "environment": environment_line}
 
 
 def summary_table(metrics: Mapping[str, float]) -> pd.DataFrame:
-    """Every SUMMARY_METRICS value of the CRNN (frame, clip) and the baseline (clip): rows metric, one column each.
+    """Every SUMMARY_METRICS value of the CRNN (frame, clip) and each baseline (clip): rows metric, one column each.
 
     A metric a level does not have (frame-level MAP@10) is NaN, an empty cell in summary.csv."""
     return pd.DataFrame(
@@ -157,15 +179,15 @@ def write_validation(
     results: Path,
     *,
     metrics: dict,
-    comparison: dict,
+    comparisons: dict[str, dict],
     clips: pd.DataFrame,
     frames: pd.DataFrame,
-    baseline: pd.DataFrame,
+    baselines: Mapping[str, pd.DataFrame],
     genres: Sequence[str],
     identifiers: dict[str, str],
 ) -> dict:
     """Write metrics.json (:func:`metrics_document`), summary.csv, per_genre.csv, confusion.csv and the three
-    probability files (FRAMES_FILE, CLIPS_FILE, BASELINE_FILE; tables of score_tables' inputs and output).
+    probability files (FRAMES_FILE, CLIPS_FILE, BASELINE_FILES; tables of score_tables' inputs and output).
 
     Returns the metrics.json document.
     """
@@ -180,8 +202,9 @@ def write_validation(
     )
     atomic_write_text(results / CLIPS_FILE, clips.round(6).to_csv(index=False))
     atomic_write_text(results / FRAMES_FILE, frames.to_csv(index=False, float_format=_EXACT))
-    atomic_write_text(results / BASELINE_FILE, baseline.to_csv(index=False, float_format=_EXACT))
-    document = metrics_document(metrics, comparison, identifiers=identifiers)
+    for name, table in baselines.items():
+        atomic_write_text(results / BASELINE_FILES[name], table.to_csv(index=False, float_format=_EXACT))
+    document = metrics_document(metrics, comparisons, identifiers=identifiers)
     atomic_write_json(results / "metrics.json", document)
     return document
 
@@ -200,16 +223,24 @@ def write_curves(results: Path, clips: pd.DataFrame, *, genres: Sequence[str]) -
     return pr, roc
 
 
-def baseline_metrics(labels: np.ndarray, probs: np.ndarray, *, genres: Sequence[str], n_boot: int, seed: int) -> dict:
-    """Clip-level metrics of the baseline, keys prefixed baseline_clip_, with a Wilson CI on accuracy."""
+def baseline_metrics(
+    labels: np.ndarray,
+    probs: np.ndarray,
+    *,
+    genres: Sequence[str],
+    n_boot: int,
+    seed: int,
+    prefix: str = "baseline_clip_",
+) -> dict:
+    """Clip-level metrics of a baseline, keys starting with `prefix`, with a Wilson CI on accuracy."""
     from genrecrnn.evaluation import classification_metrics
     from genrecrnn.significance import bootstrap_ci
 
-    out = classification_metrics(labels, probs, genres=genres, prefix="baseline_clip_")
+    out = classification_metrics(labels, probs, genres=genres, prefix=prefix)
     low, high = bootstrap_ci(labels, probs.argmax(axis=1), metric="accuracy", n_boot=n_boot, seed=seed)
     return {k: v for k, v in out.items() if not any(k.endswith(f"_{g}") for g in genres)} | {
-        "baseline_clip_accuracy_ci_low": low,
-        "baseline_clip_accuracy_ci_high": high,
+        f"{prefix}accuracy_ci_low": low,
+        f"{prefix}accuracy_ci_high": high,
     }
 
 
