@@ -139,8 +139,19 @@ def test_predict_notes_a_model_of_synthetic_genres(tmp_path, capfd, monkeypatch,
     save_tiny_classifier(
         model, cfg=small_cfg, genres=["x", "y"], filters=(2,) * 5, units=2, data=DataParams(source=source)
     )
-    song = write_wav(tmp_path / "a.wav", tone(440, 2.0))
-    assert main(["predict", str(song), "--model", str(model), "--json", "p.json"]) == 0
+    for name in ("a.wav", "b.wav"):  # two files: a folder run, whose progress bar stays off a pipe
+        write_wav(tmp_path / "songs" / name, tone(440, 2.0))
+    assert main(["predict", "songs", "--model", str(model), "--json", "p.json"]) == 0
     out, err = capfd.readouterr()
     assert err.splitlines() == ([f"note: {SYNTHETIC_NOTE}"] if source == "synthetic" else [])
     assert out.splitlines()[-1] == "written: p.json"
+
+
+def test_predict_defaults_come_from_the_project_params(monkeypatch, tmp_path):
+    from genrecrnn.cli import _predict_defaults
+    from genrecrnn.config import PredictParams, load_params
+
+    monkeypatch.chdir(ROOT)
+    assert _predict_defaults() == (ROOT / "models" / "crnn.keras", load_params(ROOT / "params.yaml").predict)
+    monkeypatch.chdir(tmp_path)
+    assert _predict_defaults() == (None, PredictParams())
