@@ -32,11 +32,19 @@ def write_wav(path: Path, y: np.ndarray, sr: int = SR, subtype: str = "PCM_16") 
 
 
 def save_tiny_classifier(
-    path: Path, *, cfg: FeatureConfig, genres: list[str], filters: tuple = (4,) * 5, units: int = 4, **stats
+    path: Path,
+    *,
+    cfg: FeatureConfig,
+    genres: list[str],
+    filters: tuple = (4,) * 5,
+    units: int = 4,
+    data: dict | None = None,
+    **stats,
 ):
     """An untrained small CRNN for `cfg`'s frames, saved with its metadata sidecar at `path`; returns the Classifier.
 
-    `stats`: build_crnn's input_mean / input_std. Keras is imported here, not when the tests are collected.
+    `data`: the params.yaml data section it claims to be trained on; `stats`: build_crnn's input_mean / input_std.
+    Keras is imported here, not when the tests are collected.
     """
     from genrecrnn.classifier import save_classifier
     from genrecrnn.config import ModelParams
@@ -44,7 +52,7 @@ def save_tiny_classifier(
 
     widths = ModelParams(filters=filters, lstm_units=units, dense_units=units)
     model = build_crnn(time_steps=cfg.frame_columns, n_mels=cfg.n_mels, n_genres=len(genres), params=widths, **stats)
-    return save_classifier(path, model=model, genres=genres, feature_config=cfg)
+    return save_classifier(path, model=model, genres=genres, feature_config=cfg, data=data)
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from genrecrnn.classifier import load_classifier, metadata_path, save_classifier
-from genrecrnn.config import ModelParams
+from genrecrnn.classifier import SYNTHETIC_NOTE, load_classifier, metadata_path, save_classifier, training_note
+from genrecrnn.config import DataParams, ModelParams
 from genrecrnn.errors import ModelError
 from genrecrnn.features import FeatureConfig
 from genrecrnn.model import build_crnn, save_model
@@ -30,6 +30,21 @@ def test_one_call_writes_model_and_sidecar_and_they_load_back(tmp_path):
     assert (loaded.genres, loaded.feature_config, loaded.model_id) == (["x", "y"], CFG, saved.model_id)
     frames = np.random.default_rng(0).normal(-40, 10, (3, *CFG.frame_shape)).astype(np.float32)
     np.testing.assert_allclose(loaded.model(frames), saved.model(frames), rtol=1e-6)
+
+
+def test_the_sidecar_records_the_training_data_and_older_ones_still_load(tmp_path):
+    path = tmp_path / "crnn.keras"
+    save_classifier(path, model=small_model(), genres=["x", "y"], feature_config=CFG, data=DataParams(difficulty=0.8))
+    loaded = load_classifier(path)
+    assert loaded.training_data == {"source": "synthetic", "difficulty": 0.8, "timbre": "shared"}
+    assert training_note(loaded) == SYNTHETIC_NOTE
+    save_classifier(path, model=small_model(), genres=["x", "y"], feature_config=CFG, data=DataParams(source="folder"))
+    assert load_classifier(path).training_data == {"source": "folder"}
+    meta = json.loads(metadata_path(path).read_text())
+    del meta["training_data"]  # as written before the field existed
+    metadata_path(path).write_text(json.dumps(meta))
+    loaded = load_classifier(path)
+    assert loaded.training_data == {} and training_note(loaded) == ""
 
 
 def test_a_sidecar_beside_another_model_is_caught(tmp_path):

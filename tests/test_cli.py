@@ -71,3 +71,87 @@ def test_silent_and_long_files_are_classified(tmp_path, capsys):
     # 12 minutes at 8 kHz: streamed in blocks, 24 windows of 30 s.
     long = write_wav(tmp_path / "long.wav", np.tile(tone(440, 60, sr=8000), 12), sr=8000)
     assert len(predict_file(long, classifier)["windows"]) == 24
+
+
+@pytest.fixture(scope="module")
+def predict_setup(tmp_path_factory):
+    """A folder with a tiny model (m.keras), a 2 s song (a.wav), a text file named x.mp3 and one named bad.keras."""
+    from genrecrnn.features import FeatureConfig
+
+    folder = tmp_path_factory.mktemp("predict")
+    cfg = FeatureConfig(n_mels=32, frame_seconds=1.0, frame_hop_seconds=1.0)
+    save_tiny_classifier(folder / "m.keras", cfg=cfg, genres=["x", "y"], filters=(2,) * 5, units=2)
+    write_wav(folder / "a.wav", tone(440, 2.0))
+    (folder / "x.mp3").write_text("this is not audio either\n" * 20)
+    (folder / "bad.keras").write_text("not a zip\n")
+    (folder / "out").mkdir()
+    return folder
+
+
+def _write_fails(*args, **kwargs):
+    raise PermissionError(13, "Permission denied", "locked.json")
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["a.wav", "--json", "out"], "--json out: is a folder"),
+        (["a.wav", "--json", "nowhere/p.json"], "folder nowhere does not exist"),
+        (["a.wav", "--plot", "out/p.txt"], "cannot write .txt; use one of .png, .svg, .pdf"),
+        (["x.mp3"], "x.mp3: cannot decode: not a recognised audio format"),
+        (["a.wav", "--top-k", "0"], "--top-k: must be a whole number >= 1"),
+        (["a.wav", "--top-k", "-2"], "--top-k: must be a whole number >= 1"),
+        (["a.wav", "--model", "bad.keras"], "bad.keras: not a readable Keras model file"),
+        (["a.wav", "--workers", "0"], "workers=0 must be at least 1"),  # a ValueError reaching main
+        (["a.wav", "--json", "out/p.json", "write fails"], "Permission denied: 'locked.json'"),  # an OSError
+    ],
+    ids=["json-folder", "json-no-parent", "plot-suffix", "text-mp3", "top-k-0", "top-k-neg", "not-zip", "value", "os"],
+)
+def test_predict_misuse_is_one_error_line(predict_setup, capfd, monkeypatch, args, message):
+    monkeypatch.chdir(predict_setup)  # relative paths, as a user types them; outside any project
+    runs = "write fails" in args or "--workers" in args  # the error comes after (or with) classifying
+    if "write fails" in args:
+        args = [a for a in args if a != "write fails"]
+        monkeypatch.setattr("genrecrnn.fileio.atomic_write_json", _write_fails)
+    argv = ["predict", "--model", "m.keras", *args]
+    try:
+        code = main(argv)
+    except SystemExit as stop:  # argparse's usage errors
+        code = stop.code
+    out, err = capfd.readouterr()
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code in (1, 2) and "Traceback" not in err and "Note:" not in err, err
+    if code == 2:
+        assert lines[-1].startswith("genrecrnn predict: error:"), err
+    else:
+        assert len(lines) == 1 and lines[0].startswith("error:"), err
+    assert message in lines[-1]
+    assert runs or not out, "checked before any file was classified"
+
+
+@pytest.mark.parametrize("source", ["synthetic", "folder"])
+def test_predict_notes_a_model_of_synthetic_genres(tmp_path, capfd, monkeypatch, small_cfg, source):
+    from genrecrnn.classifier import SYNTHETIC_NOTE
+    from genrecrnn.config import DataParams
+
+    monkeypatch.chdir(tmp_path)
+    model = tmp_path / "m.keras"
+    save_tiny_classifier(
+        model, cfg=small_cfg, genres=["x", "y"], filters=(2,) * 5, units=2, data=DataParams(source=source)
+    )
+    for name in ("a.wav", "b.wav"):  # two files: a folder run, whose progress bar stays off a pipe
+        write_wav(tmp_path / "songs" / name, tone(440, 2.0))
+    assert main(["predict", "songs", "--model", str(model), "--json", "p.json"]) == 0
+    out, err = capfd.readouterr()
+    assert err.splitlines() == ([f"note: {SYNTHETIC_NOTE}"] if source == "synthetic" else [])
+    assert out.splitlines()[-1] == "written: p.json"
+
+
+def test_predict_defaults_come_from_the_project_params(monkeypatch, tmp_path):
+    from genrecrnn.cli import _predict_defaults
+    from genrecrnn.config import PredictParams, load_params
+
+    monkeypatch.chdir(ROOT)
+    assert _predict_defaults() == (ROOT / "models" / "crnn.keras", load_params(ROOT / "params.yaml").predict)
+    monkeypatch.chdir(tmp_path)
+    assert _predict_defaults() == (None, PredictParams())

@@ -5,6 +5,9 @@ from __future__ import annotations
 import ast
 import dataclasses
 import re
+import shutil
+import subprocess
+import sys
 import typing
 from pathlib import Path
 
@@ -163,3 +166,50 @@ def test_a_notebook_stage_lists_every_parameter_its_notebook_declares(name):
 def test_the_checks_catch_a_stray_key():
     assert _is_param("train.augment.mixup") and _is_param("paths") and _is_param("seed")
     assert not _is_param("train.mixup") and not _is_param("seed.x")
+
+
+# A <script> or <link> that loads from the network: http(s)://... or protocol-relative //...
+REMOTE_TAG = re.compile(r"<(?:script|link)\b[^>]*\b(?:src|href)\s*=\s*[\"']?(?:https?:)?//[^>]*>", re.IGNORECASE)
+
+
+def _image_plots(params: dict) -> list[str]:
+    """The top-level `plots:` of dvc.yaml, paths interpolated from params.yaml."""
+    entries = yaml.safe_load((ROOT / "dvc.yaml").read_text())["plots"]
+    return [_interpolate(entry if isinstance(entry, str) else next(iter(entry)), params) for entry in entries]
+
+
+def test_every_plot_is_an_uncached_png_out_of_a_stage():
+    params = as_dict(load_params(ROOT / "params.yaml"))
+    outs = {
+        _interpolate(next(iter(out)), params): out[next(iter(out))]
+        for stage in _stages().values()
+        for out in stage.get("outs", [])
+        if isinstance(out, dict)
+    }
+    plots = _image_plots(params)
+    assert plots and all(p.endswith(".png") for p in plots), "Vega plots need a CDN: declare the PNG figures"
+    for path in plots:
+        assert outs.get(path) == {"cache": False}, f"{path} is not a stage out with cache: false"
+
+
+def test_the_remote_tag_check_catches_a_cdn_page():
+    page = '<script src="https://cdn.example/vega@5"></script><link href=//x.org/a.css><img src="static/a.png">'
+    assert len(REMOTE_TAG.findall(page)) == 2 and not REMOTE_TAG.findall('<script src="static/vega.js"></script>')
+
+
+def test_dvc_plots_show_renders_offline(tmp_path):
+    params = as_dict(load_params(ROOT / "params.yaml"))
+    for name in ("dvc.yaml", "params.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    plots = _image_plots(params)
+    for path in plots:  # placeholder images: DVC copies the bytes, it does not decode them
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_bytes(b"\x89PNG\r\n\x1a\n")
+    dvc = [str(Path(sys.executable).with_name("dvc"))]
+    for cmd in (["git", "init", "-q"], [*dvc, "init", "-q"], [*dvc, "plots", "show", "-o", "out"]):
+        done = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, f"{' '.join(cmd)}: {done.stderr[-2000:]}"
+    page = (tmp_path / "out" / "index.html").read_text()
+    assert not REMOTE_TAG.findall(page), "the plots page loads from the network: blank offline"
+    for path in plots:
+        assert re.search(rf"<img[^>]*src=\"static/[^\"]*{re.escape(Path(path).name)}\"", page), f"{path} not drawn"

@@ -15,8 +15,10 @@ import soundfile as sf
 import soxr
 
 from genrecrnn.errors import AudioError
+from genrecrnn.quiet import DECODER_NOISE, stderr_noise_filtered
 
 AUDIO_EXTENSIONS = (".wav", ".au", ".flac", ".ogg", ".mp3", ".aiff", ".aif")
+_UNRECOGNISED_FORMAT = 1  # libsndfile's SF_ERR_UNRECOGNISED_FORMAT
 _HOW_TO_FIX = "re-encode it as WAV or FLAC (e.g. with sox or audacity) or remove it"
 
 
@@ -33,22 +35,20 @@ class AudioInfo:
 def audio_info(path: Path | str) -> AudioInfo:
     """Read the header of `path`; AudioError naming the file if it is missing, empty or not audio."""
     path = _existing_file(path)
-    try:
-        info = sf.info(str(path))
-    except (sf.LibsndfileError, RuntimeError, TypeError) as err:
-        raise AudioError(f"{path}: cannot decode ({_short(err)}); {_HOW_TO_FIX}") from err
-    if info.frames <= 0 or info.samplerate <= 0:
-        raise AudioError(f"{path}: holds no audio samples; {_HOW_TO_FIX}")
-    return AudioInfo(info.frames / info.samplerate, int(info.samplerate), int(info.channels), int(info.frames))
+    with _open(path) as info:
+        if info.frames <= 0 or info.samplerate <= 0:
+            raise AudioError(f"{path}: holds no audio samples; {_HOW_TO_FIX}")
+        return AudioInfo(info.frames / info.samplerate, int(info.samplerate), int(info.channels), int(info.frames))
 
 
 def load_audio(path: Path | str, *, sr: int) -> np.ndarray:
     """Decode `path` to a float32 mono signal at `sr` Hz, shape (n,); AudioError on any bad input."""
     path = _existing_file(path)
-    try:
-        data, file_sr = sf.read(str(path), dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as err:
-        raise AudioError(f"{path}: cannot decode ({_short(err)}); {_HOW_TO_FIX}") from err
+    with _open(path) as f:
+        try:
+            data, file_sr = f.read(dtype="float32", always_2d=True), f.samplerate
+        except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as err:
+            raise AudioError(f"{path}: cannot decode ({_short(err)}); {_HOW_TO_FIX}") from err
     return _to_mono_rate(data, file_sr, sr, path)
 
 
@@ -58,7 +58,7 @@ def stream_audio(path: Path | str, *, sr: int, block_seconds: float = 60.0) -> I
     block = max(1, int(block_seconds * info.sample_rate))
     resampler = None if info.sample_rate == sr else soxr.ResampleStream(info.sample_rate, sr, 1, dtype="float32")
     try:
-        with sf.SoundFile(str(path)) as f:
+        with _open(Path(path)) as f:
             while True:
                 data = f.read(block, dtype="float32", always_2d=True)
                 last = len(data) < block
@@ -71,6 +71,19 @@ def stream_audio(path: Path | str, *, sr: int, block_seconds: float = 60.0) -> I
                     return
     except (sf.LibsndfileError, RuntimeError) as err:
         raise AudioError(f"{path}: cannot decode ({_short(err)}); {_HOW_TO_FIX}") from err
+
+
+def _open(path: Path) -> sf.SoundFile:
+    """An existing file opened for decoding, the decoder's notes on bad bytes kept off stderr; else AudioError."""
+    try:
+        with stderr_noise_filtered(DECODER_NOISE):
+            return sf.SoundFile(str(path))
+    except (sf.LibsndfileError, RuntimeError, TypeError) as err:
+        # libsndfile's mp3 reader answers bytes that are not MPEG with "File does not exist or is not a
+        # regular file", untrue of a file _existing_file has found: the format is what it does not know.
+        unknown = getattr(err, "code", None) == _UNRECOGNISED_FORMAT or "does not exist" in str(err)
+        reason = ": not a recognised audio format" if unknown else f" ({_short(err)})"
+        raise AudioError(f"{path}: cannot decode{reason}; {_HOW_TO_FIX}") from err
 
 
 def _existing_file(path: Path | str) -> Path:

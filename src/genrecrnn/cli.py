@@ -7,12 +7,16 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from genrecrnn.combine import COMBINE_METHODS
-from genrecrnn.errors import ConfigError, GenreCRNNError, ModelError
+from genrecrnn.errors import ConfigError, GenreCRNNError, ModelError, UsageError
 from genrecrnn.quiet import VERBOSE_ENV
+
+if TYPE_CHECKING:
+    from genrecrnn.config import PredictParams
 
 log = logging.getLogger("genrecrnn")
 
@@ -102,55 +106,93 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    """Classify audio files or folders; print a table (and write JSON); non-zero exit if any file failed."""
-    from genrecrnn.classifier import load_classifier
+    """Classify audio files or folders; print a table (and write JSON, a plot); non-zero exit if any file failed."""
+    from genrecrnn.classifier import load_classifier, training_note
     from genrecrnn.fileio import atomic_write_json
     from genrecrnn.inference import PredictionRun
 
-    default_model, default_win, default_hop = _predict_defaults()
+    # Output paths first: a typo must not cost a whole folder's classification.
+    if args.json is not None:
+        _check_output(args.json, flag="--json", example="predictions.json")
+    if args.plot is not None:
+        from genrecrnn.plots import FIGURE_SUFFIXES
+
+        _check_output(args.plot, flag="--plot", example="timeline.png", suffixes=FIGURE_SUFFIXES)
+    default_model, defaults = _predict_defaults()
     model_path = args.model or default_model
     if model_path is None:
         raise ModelError("no --model given and no genrecrnn project here; pass --model path/to/crnn.keras")
     window_seconds, window_hop_seconds = args.window_seconds, args.hop_seconds
     if window_seconds is None:  # params.yaml's windows; a window given alone gets non-overlapping hops
-        window_seconds, window_hop_seconds = default_win, window_hop_seconds or default_hop
+        window_seconds, window_hop_seconds = defaults.window_seconds, window_hop_seconds or defaults.window_hop_seconds
+    top_k = args.top_k or defaults.top_k
     classifier = load_classifier(model_path)
+    if note := training_note(classifier):
+        print(f"note: {note}", file=sys.stderr)
     run = PredictionRun(
         args.paths,
         classifier,
         window_seconds=window_seconds,
         window_hop_seconds=window_hop_seconds or window_seconds,
         combine=args.combine,
+        progress=sys.stderr.isatty(),  # a bar in a log file or pipe is noise
         workers=args.workers,
     )
+    written: list[Path] = []
     try:
         for _, result, error in run:
             if result is None:
                 print(f"error: {error}", file=sys.stderr)
             else:
-                print(format_result(result, top_k=args.top_k, timeline=args.timeline, genres=classifier.genres))
+                print(format_result(result, top_k=top_k, timeline=args.timeline, genres=classifier.genres))
     finally:
         # Even an interrupted run (Ctrl-C, a crash) keeps the files it finished.
         if args.json is not None:
-            atomic_write_json(args.json, run.report(top_k=args.top_k))
+            atomic_write_json(args.json, run.report(top_k=top_k))
+            written.append(args.json)
     if args.plot is not None and run.results:
-        from genrecrnn.plots import save_figure, song_timelines
+        from genrecrnn.plots import figure_files, save_figure, song_timelines
 
         save_figure(song_timelines(run.results, classifier.genres), args.plot)
+        written += figure_files(args.plot)
+    if written:
+        print(f"written: {', '.join(map(str, written))}")
     return 1 if run.failures else 0
 
 
-def _predict_defaults() -> tuple[Path | None, float, float]:
-    """Model path and window settings from the project's params.yaml, if run inside a project."""
-    from genrecrnn.config import find_project_root, load_params
+def _check_output(path: Path, *, flag: str, example: str, suffixes: tuple[str, ...] = ()) -> None:
+    """UsageError unless `path` names a file that can be written (with one of `suffixes`, if given)."""
+    if path.is_dir():
+        raise UsageError(f"{flag} {path}: is a folder, not a file name; e.g. {flag} {path / example}")
+    if not path.parent.is_dir():
+        raise UsageError(f"{flag} {path}: folder {path.parent} does not exist; create it or give another path")
+    if suffixes and path.suffix.lower() not in suffixes:
+        kind = path.suffix or "a file without a suffix"
+        raise UsageError(f"{flag} {path}: cannot write {kind}; use one of {', '.join(suffixes)}")
+
+
+def _predict_defaults() -> tuple[Path | None, PredictParams]:
+    """Model path and `predict` section (windows in s, top-k) of the project's params.yaml; outside one, defaults."""
+    from genrecrnn.config import PredictParams, find_project_root, load_params
     from genrecrnn.model import MODEL_FILE
 
     try:
         root = find_project_root()
     except ConfigError:
-        return None, 30.0, 30.0
+        return None, PredictParams()
     params = load_params(root / "params.yaml")
-    return root / params.paths.models / MODEL_FILE, params.predict.window_seconds, params.predict.window_hop_seconds
+    return root / params.paths.models / MODEL_FILE, params.predict
+
+
+def _at_least_one(text: str) -> int:
+    """argparse type: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return value
 
 
 def format_result(result: dict, *, top_k: int, timeline: bool, genres: list[str]) -> str:
@@ -190,12 +232,14 @@ def build_parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("predict", help="predict the genre of audio files or folders")
     pr.add_argument("paths", nargs="+", type=Path, help="audio files or folders (searched recursively)")
     pr.add_argument("--model", type=Path, default=None, help="a .keras model (default: the pipeline's)")
-    pr.add_argument("--top-k", type=int, default=3, help="genres to show per file (default 3)")
+    pr.add_argument("--top-k", type=_at_least_one, default=None, help="genres to show per file (default: params.yaml)")
     pr.add_argument("--json", type=Path, default=None, help="also write full results as JSON to this file")
     pr.add_argument("--timeline", action="store_true", help="show the top genre of every window")
     pr.add_argument("--window-seconds", type=float, default=None, help="window length (default: params.yaml)")
     pr.add_argument("--hop-seconds", type=float, default=None, help="window hop (default: params.yaml)")
-    pr.add_argument("--plot", type=Path, default=None, help="draw each file's genre probability over time (PNG/SVG)")
+    pr.add_argument(
+        "--plot", type=Path, default=None, help="draw each file's genre probability over time (.png, .svg or .pdf)"
+    )
     pr.add_argument("--combine", choices=COMBINE_METHODS, default="mean", help="how windows are combined")
     pr.add_argument("--workers", type=int, default=2, help="files classified at once, in threads (default 2)")
     pr.set_defaults(func=cmd_predict)
@@ -203,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run a sub-command; package errors print one clear line and exit 1."""
+    """Entry point: run a sub-command; package errors, OSError and ValueError print one clear line and exit 1."""
     args = build_parser().parse_args(argv)
     if args.verbose:  # read when tensorflow is first imported (genrecrnn.quiet), which happens after this
         os.environ[VERBOSE_ENV] = "1"
@@ -212,8 +256,10 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("papermill").setLevel(logging.WARNING)
     try:
         return args.func(args)
-    except GenreCRNNError as err:
-        print(f"error: {err}", file=sys.stderr)
+    except (GenreCRNNError, OSError, ValueError) as err:
+        # The message names the file or setting; a traceback would bury it (-v logs it as well).
+        log.debug("traceback", exc_info=True)
+        print(f"error: {' '.join(str(err).split()) or type(err).__name__}", file=sys.stderr)
         return 1
 
 

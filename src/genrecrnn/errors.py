@@ -17,6 +17,10 @@ class DataError(GenreCRNNError):
     """A data set root, manifest or split file is unusable."""
 
 
+class UsageError(GenreCRNNError):
+    """A command-line argument cannot be used as given (an output path, a file type)."""
+
+
 class ModelError(GenreCRNNError):
     """A model file is missing or does not fit the features it is asked to classify."""
 

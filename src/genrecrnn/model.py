@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -83,6 +84,11 @@ def load_model(path: Path | str) -> keras.Model:
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"{path}: model file not found; train one with `dvc repro` (stage train) or pass --model")
+    if path.suffix == ".keras" and not zipfile.is_zipfile(path):  # Keras itself calls such a file "not found"
+        raise ModelError(
+            f"{path}: not a readable Keras model file (a .keras model is a zip archive); retrain with `dvc repro` "
+            "(stage train) or pass --model a crnn.keras written by the train stage"
+        )
     try:
         return keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as err:  # Keras raises many types for a corrupt or foreign file

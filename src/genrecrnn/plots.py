@@ -18,14 +18,25 @@ from genrecrnn.features import FeatureConfig
 from genrecrnn.fileio import atomic_path
 
 VECTOR_FORMAT = "svg"  # written beside every PNG
+FIGURE_SUFFIXES = (".png", ".svg", ".pdf")  # what `genrecrnn predict --plot` may write
+
+
+def figure_files(path: Path | str) -> list[Path]:
+    """The files save_figure writes for `path`: `path` (PNG without a suffix) and, beside a PNG, its SVG."""
+    path = Path(path)
+    return [path, *([path.with_suffix(f".{VECTOR_FORMAT}")] if _format(path) == "png" else [])]
+
+
+def _format(path: Path) -> str:
+    """The image format a figure file is written in: its suffix, PNG without one."""
+    return path.suffix.lstrip(".").lower() or "png"
 
 
 def save_figure(fig: plt.Figure, path: Path | str, *, dpi: int = 120) -> Path:
     """Write `fig` to `path` (PNG, or the suffix's format) and, beside a PNG, as SVG; atomically; returns `path`."""
     path = Path(path)
-    fmt = path.suffix.lstrip(".").lower() or "png"
-    targets = [(path, fmt)] + ([(path.with_suffix(f".{VECTOR_FORMAT}"), VECTOR_FORMAT)] if fmt == "png" else [])
-    for target, kind in targets:
+    for target in figure_files(path):
+        kind = _format(target)
         # No time stamp and fixed element ids (not random ones) in the SVG: reruns give the same bytes.
         metadata = {"Date": None} if kind == "svg" else {}
         with atomic_path(target) as tmp, plt.rc_context({"svg.hashsalt": "genrecrnn"}):

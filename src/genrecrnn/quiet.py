@@ -21,6 +21,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -36,6 +37,11 @@ STARTUP_NOISE = re.compile(
     r"|computation placer already registered"
     r"|Could not find cuda drivers"
 )
+# Lines libsndfile's mp3 decoder (mpg123) writes straight to fd 2 when a file's bytes are not MPEG audio;
+# the file's AudioError says what is wrong with it.
+DECODER_NOISE = re.compile(r"^Note: (Illegal Audio-MPEG-Header|Trying to resync|Hit end of \(available\) data)")
+# fd 2 is one per process: two threads redirecting it at once would leave it on a closed temporary file.
+_FD2_LOCK = threading.RLock()
 
 
 def verbose() -> bool:
@@ -45,25 +51,48 @@ def verbose() -> bool:
 
 def filter_startup_noise(text: str) -> str:
     """`text` without the known TensorFlow start-up lines (each kept line keeps its newline)."""
-    return "".join(line for line in text.splitlines(keepends=True) if not STARTUP_NOISE.search(line))
+    return without_lines(text, STARTUP_NOISE)
+
+
+def without_lines(text: str, noise: re.Pattern) -> str:
+    """`text` without the lines `noise` matches (each kept line keeps its newline)."""
+    return "".join(line for line in text.splitlines(keepends=True) if not noise.search(line))
 
 
 @contextmanager
 def stderr_fd_captured() -> Iterator[list[str]]:
-    """Redirect file descriptor 2 (C/C++ writes included) to a temporary file; yields a list that gets its text."""
-    sys.stderr.flush()
-    saved = os.dup(2)
+    """Redirect file descriptor 2 (C/C++ writes included) to a temporary file; yields a list that gets its text.
+
+    One thread at a time: another thread's writes to stderr meanwhile land in the capture.
+    """
+    with _FD2_LOCK:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        captured: list[str] = []
+        with tempfile.TemporaryFile(mode="w+b") as tmp:
+            os.dup2(tmp.fileno(), 2)
+            try:
+                yield captured
+            finally:
+                sys.stderr.flush()
+                os.dup2(saved, 2)
+                os.close(saved)
+                tmp.seek(0)
+                captured.append(tmp.read().decode("utf-8", "replace"))
+
+
+@contextmanager
+def stderr_noise_filtered(noise: re.Pattern) -> Iterator[None]:
+    """Run the block with fd 2 captured, then write back to stderr every captured line `noise` does not match."""
     captured: list[str] = []
-    with tempfile.TemporaryFile(mode="w+b") as tmp:
-        os.dup2(tmp.fileno(), 2)
-        try:
-            yield captured
-        finally:
+    try:
+        with stderr_fd_captured() as captured:
+            yield
+    finally:  # also when the block raises: what it wrote besides the noise still shows
+        rest = without_lines("".join(captured), noise)
+        if rest.strip():
+            sys.stderr.write(rest)
             sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            tmp.seek(0)
-            captured.append(tmp.read().decode("utf-8", "replace"))
 
 
 class _QuietLoader(importlib.abc.Loader):
@@ -76,12 +105,8 @@ class _QuietLoader(importlib.abc.Loader):
         return self._loader.create_module(spec)
 
     def exec_module(self, module) -> None:
-        with stderr_fd_captured() as captured:
+        with stderr_noise_filtered(STARTUP_NOISE):
             self._loader.exec_module(module)
-        rest = filter_startup_noise("".join(captured))
-        if rest.strip():
-            sys.stderr.write(rest)
-            sys.stderr.flush()
 
     def __getattr__(self, name: str):  # get_resource_reader, is_package, ...: the real loader's
         return getattr(self._loader, name)
