@@ -9,7 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
-from sklearn.metrics import average_precision_score, label_ranking_average_precision_score, roc_auc_score
+from sklearn.metrics import (
+    average_precision_score,
+    label_ranking_average_precision_score,
+    precision_recall_curve,
+    roc_auc_score,
+    roc_curve,
+)
 
 from genrecrnn.errors import EvaluationError, GenreCRNNError
 from genrecrnn.evaluation import (
@@ -427,3 +433,17 @@ def test_describe_errors_lists_every_confusion_worked_out_by_hand():
         "rock taken for metal (1)"
     )
     assert describe_errors(["a", "b"], ["a", "b"]) == "no errors in 2 clips"
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_curve_area_of_the_drawn_points_is_sklearns_ap_and_auc(seed):
+    from genrecrnn.evaluation import curve_area
+
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, 2, 40)
+    score = np.round(rng.random(40) + 0.3 * truth, 1)  # rounded: tied scores, as in real curves
+    precision, recall, _ = precision_recall_curve(truth, score)
+    fpr, tpr, _ = roc_curve(truth, score)
+    assert curve_area(recall, precision, step=True) == pytest.approx(average_precision_score(truth, score))
+    assert curve_area(fpr, tpr, step=False) == pytest.approx(roc_auc_score(truth, score))
+    assert np.isnan(curve_area([1.0], [0.5], step=True))

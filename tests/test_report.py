@@ -40,6 +40,8 @@ NOISE = {
     "repr": "PosixPath('/tmp/x/results/figures/a.png')",
     "dict": "{'genrecrnn_version': '0.1.0', 'params_md5': 'abc'}\n",
     "keras": "Epoch 1/30\n100/100 - 15s - 147ms/step - accuracy: 0.1737 - loss: 2.2266\n",
+    "series": "split\ntest     6\ntrain    4\nName: frames, dtype: int64",
+    "numbered": pd.DataFrame({"genre": ["blues", "jazz"], "f1": [0.8, 0.6]}).to_html(),  # index 0, 1: row numbers
 }
 
 
@@ -62,7 +64,35 @@ def executed_notebook(path, title):
             data={"application/vnd.jupyter.widget-view+json": {"model_id": "1"}, "text/plain": "  0%|   | 0/3"},
         ),
     ]
-    nb.cells = [nbformat.v4.new_markdown_cell(f"# {title}\nWhat this stage does."), params, table]
+    series = nbformat.v4.new_code_cell("frames")
+    series.outputs = [
+        nbformat.v4.new_output("execute_result", data={"text/plain": NOISE["series"]}),
+        nbformat.v4.new_output("execute_result", data={"text/html": NOISE["numbered"]}),
+    ]
+
+    def figure():
+        cell = nbformat.v4.new_code_cell("plot()")
+        cell.outputs = [nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo="})]
+        return cell
+
+    song = nbformat.v4.new_code_cell("songs()")
+    song.outputs = [  # a heading output titling a figure the report leaves out
+        nbformat.v4.new_output("display_data", data={"text/markdown": "### song.wav: jazz"}),
+        nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo="}),
+    ]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(f"# {title}\nWhat this stage does."),
+        params,
+        table,
+        series,
+        # Sections whose only content is a figure: left empty once figures are left out.
+        nbformat.v4.new_markdown_cell("## Figures\nFigures drawn below."),
+        nbformat.v4.new_markdown_cell("### One figure"),
+        figure(),
+        nbformat.v4.new_markdown_cell("## Spectra"),
+        figure(),
+        song,
+    ]
     nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {"ab12": {}}, "version_major": 2}}
     nbformat.write(nb, path)
     return path
@@ -174,3 +204,39 @@ def test_report_loads_nothing_from_the_network(results):
     external = re.findall(r"<(?:script|link|img|iframe)[^>]*?(?:src|href)\s*=\s*[\"']?(?:https?:)?//", page, flags=re.I)
     assert not external and "@import" not in page
     assert page.startswith("<!DOCTYPE html>") and "<title>" in page
+
+
+def empty_headings(page: str) -> list[str]:
+    """Headings followed by another heading of the same or a higher level, or by nothing: sections left empty."""
+    body = page[page.index("<body") :]
+    tokens = list(re.finditer(r"<(h[1-6]|p|table|pre|img|ul|ol|figure|blockquote)\b", body))
+    out = []
+    for this, after in zip(tokens, [*tokens[1:], None]):
+        if this[1].startswith("h") and (after is None or (after[1].startswith("h") and after[1] <= this[1])):
+            out.append(re.sub(r"<[^>]+>", "", body[this.start() : body.index("</h", this.start())]))
+    return out
+
+
+def test_report_details_have_no_empty_headings_reprs_or_row_number_columns(results):
+    page = render(results)
+    assert empty_headings(page) == []
+    for gone in ("Figures drawn below", "One figure", "Spectra", "song.wav"):  # sections whose figure was left out
+        assert gone not in page, gone
+    assert "dtype:" not in page and "Name: frames" not in page
+    series = re.search(r"<table.*?</table>", page[page.index("<th>frames</th>") - 300 :], flags=re.S)[0]
+    assert "<th>split</th>" in series and re.search(r"<th>test</th>\s*<td>6</td>", series)  # the Series as a table
+    numbered = re.search(r"<table[^>]*>(?:(?!</table>).)*<td>blues</td>.*?</table>", page, flags=re.S)[0]
+    assert "<th>0</th>" not in numbered and "<th></th>" not in numbered  # no column of row numbers
+    assert "<th>genre</th>" in numbered and "<td>0.8</td>" in numbered
+
+
+def test_report_embeds_line_art_as_svg_and_spectrogram_grids_as_jpeg(results):
+    page = render(results)
+    images = {re.search(r'alt="([^"]*)"', tag)[1]: tag for tag in re.findall(r"<img[^>]*>", page)}
+    assert "data:image/svg+xml;base64," in images["confusion_matrix"]
+    assert "data:image/jpeg;base64," in images["logmel_examples"]
+    (results[0] / "figures" / "per_genre_f1.svg").unlink()  # no vector copy: the PNG itself
+    assert (
+        "data:image/png;base64,"
+        in re.search(r'<img[^>]*alt="per_genre_f1"[^>]*>|<img[^>]*?per_genre_f1"', render(results))[0]
+    )

@@ -9,6 +9,7 @@ from matplotlib.legend import Legend
 from genrecrnn import explain, plots
 from genrecrnn.config import ModelParams
 from genrecrnn.errors import ModelError
+from genrecrnn.evaluation import per_genre_table, pr_curves, roc_curves
 from genrecrnn.features import FeatureConfig
 from genrecrnn.model import build_crnn
 
@@ -161,3 +162,78 @@ def test_a_rerun_writes_the_same_svg_bytes(tmp_path):
         plots.save_figure(plots.per_genre_f1(scores), tmp_path / f"{name}.png")
     one, two = (tmp_path / "one.svg").read_bytes(), (tmp_path / "two.svg").read_bytes()
     assert b"clip-path" in one and one == two  # element ids are not drawn at random
+
+
+def test_band_saliency_of_a_band_detector_peaks_at_its_band():
+    cfg = FeatureConfig(
+        sample_rate=8000, n_fft=256, hop_length=128, n_mels=8, frame_seconds=0.08, frame_hop_seconds=0.08
+    )
+    t, m = cfg.frame_shape
+    frames = np.random.default_rng(6).normal(size=(6, t, m)).astype(np.float32)
+    index = pd.DataFrame({"row": range(6), "track_id": list("aabbcc"), "label": [0, 0, 1, 1, 0, 1], "split": "test"})
+    profiles = explain.band_saliency(band_model(t, m, band=5), Store(frames, index, cfg), "test", n_genres=3)
+    assert profiles.shape == (3, m) and not profiles[2].any()  # genre 2 has no frames
+    for genre in (0, 1):  # both scores move only with band 5 (one up, one down: the same magnitude)
+        assert profiles[genre].argmax() == 5 and profiles[genre][5] > 0
+        np.testing.assert_allclose(np.delete(profiles[genre], 5), 0, atol=1e-9)
+
+
+def test_saliency_grid_draws_band_profiles_against_frequency_in_hz():
+    cfg = FeatureConfig(n_mels=16)
+    profiles = np.ones((3, 16))
+    profiles[1, 4] = 9.0
+    fig = plots.saliency_grid(profiles, ["a", "b", "c"], cfg=cfg, ncols=2)
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title() for ax in panels] == ["a", "b", "c"] and panels[0].get_xscale() == "log"
+    hz, relative = panels[1].lines[1].get_data()  # the genre's own line (the grey mean is drawn first)
+    assert relative.argmax() == 4 and relative.mean() == pytest.approx(1.0)  # scaled to its own mean over bands
+    assert hz[0] > 0 and np.all(np.diff(hz) > 0) and hz[-1] < cfg.sample_rate / 2
+    assert "Hz" in panels[-1].get_xlabel() and "CRNN" in fig.get_suptitle()
+
+
+def test_curves_are_one_panel_per_genre_with_its_score_and_readable_axes():
+    rng = np.random.default_rng(7)
+    labels = np.repeat([0, 1, 2], 8)
+    probs = rng.dirichlet(np.ones(3), size=len(labels))
+    probs[np.arange(len(labels)), labels] += 0.5
+    probs /= probs.sum(axis=1, keepdims=True)
+    genres = ["a", "b", "c"]
+    table = per_genre_table(labels, probs, genres=genres)
+    for curve, x, y, score, column in (
+        (pr_curves, "recall", "precision", "AP", "ap"),
+        (roc_curves, "fpr", "tpr", "AUC", "auc"),
+    ):
+        fig = plots.curves(curve(labels, probs, genres=genres), x=x, y=y, title="t", model="Net")
+        panels = [ax for ax in fig.axes if ax.get_title()]
+        assert [ax.get_title() for ax in panels] == [f"{g} ({score} {table.at[g, column]:.2f})" for g in genres]
+        assert fig.get_suptitle() == "t (Net, clip level, test split)"
+        assert {ax.get_xlabel() for ax in panels} == {plots.AXIS_TITLES[x]}
+        assert panels[0].get_ylabel() == plots.AXIS_TITLES[y]
+        assert [line.get_label() for line in panels[0].lines][:2] == ["a", "micro"]  # micro: the grey reference
+
+
+def test_training_curves_count_epochs_from_one():
+    history = pd.DataFrame({"epoch": range(12), "loss": np.linspace(2, 1, 12), "accuracy": np.linspace(0.1, 0.9, 12)})
+    for ax in plots.training_curves(history).axes:
+        assert ax.lines[0].get_xdata()[0] == 1 and ax.get_xlim()[0] > 0  # history.csv's epoch 0 is epoch 1
+        ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+        assert ticks[0] == 1 and max(ticks) <= 12
+
+
+def test_per_genre_f1_sets_baseline_bars_beside_the_crnns_and_names_the_models():
+    crnn = pd.DataFrame({"genre": ["a", "b"], "f1": [0.9, 0.5], "support": [3, 4]})
+    base = pd.DataFrame({"f1": [0.4, 0.6], "support": [3, 4]}, index=pd.Index(["a", "b"], name="genre"))
+    fig = plots.per_genre_f1(crnn, baseline=base)
+    ax = fig.axes[0]
+    assert len(ax.patches) == 4 and "CRNN and MFCC baseline" in ax.get_title()
+    widths = {(round(p.get_y() + p.get_height() / 2, 2), round(p.get_width(), 2)) for p in ax.patches}
+    assert widths == {(0.2, 0.5), (-0.2, 0.6), (1.2, 0.9), (0.8, 0.4)}  # b below a; the CRNN's bar on top
+    two = plots.per_genre_f1(crnn, baseline={"MFCC": base, "chance": base.assign(f1=0.5)})
+    assert len(two.axes[0].patches) == 6 and "CRNN, MFCC and chance" in two.axes[0].get_title()
+    assert "CRNN" in plots.per_genre_f1(crnn).axes[0].get_title()
+
+
+def test_confusion_matrix_title_names_the_model():
+    cm = pd.DataFrame([[2, 0], [1, 1]], index=["a", "b"], columns=["a", "b"])
+    assert plots.confusion_heatmap(cm).axes[0].get_title() == "Confusion matrix: CRNN (clip level, test split)"
+    assert "baseline" in plots.confusion_heatmap(cm, model="baseline").axes[0].get_title()

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import (
     accuracy_score,
+    auc,
     average_precision_score,
     confusion_matrix,
     precision_recall_curve,
@@ -326,6 +327,22 @@ def pr_curves(y_true: np.ndarray, probs: np.ndarray, *, genres: Sequence[str]) -
 def roc_curves(y_true: np.ndarray, probs: np.ndarray, *, genres: Sequence[str]) -> pd.DataFrame:
     """Long table genre ("micro" too; absent genres skipped), fpr, tpr, threshold."""
     return _curves(y_true, probs, genres, roc_curve, ("fpr", "tpr"))
+
+
+def curve_area(x: np.ndarray, y: np.ndarray, *, step: bool) -> float:
+    """Area under one curve of pr_curves/roc_curves (x, y as drawn): `step` gives AP, else the trapezoid (ROC AUC).
+
+    AP is sklearn's sum of (R_n - R_(n-1)) * P_n, each recall step weighted by the precision at its
+    higher-recall end; recomputed from the drawn points it matches average_precision_score.
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(x) < 2:
+        return float("nan")
+    if not step:
+        return float(auc(x, y))
+    if x[0] > x[-1]:  # precision_recall_curve lists recall decreasing
+        x, y = x[::-1], y[::-1]
+    return float(np.sum(np.diff(x) * y[1:]))
 
 
 def evaluate(

@@ -2,14 +2,16 @@
 
 - **Embedding**: the output of the penultimate layer (``dense``, before dropout and the softmax), averaged
   over a clip's frames. Mapped to 2-D by PCA (deterministic, and its axes carry a share of variance).
-- **Saliency**: the gradient of a genre's probability with respect to the log-mel input (dB), averaged
-  over the test frames of that genre: where it is positive, more energy in that band at that time in the
-  frame raises the genre's score. Gradients, not occlusion: one backward pass per batch.
+- **Saliency**: the gradient of a genre's probability with respect to the log-mel input (dB), over the
+  test frames of that genre. Gradients, not occlusion: one backward pass per batch. ``band_saliency`` (the
+  report's figure) averages its magnitude over frames and time steps: how strongly each mel band moves the
+  score, wherever in the frame. ``genre_saliency`` keeps the (time, mel) map of the signed mean; frames are
+  cut at arbitrary offsets in a clip, so its time axis carries no musical position.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import keras
 import numpy as np
@@ -112,6 +114,24 @@ def input_gradients(model: keras.Model, frames: np.ndarray, genre: int) -> np.nd
     return tape.gradient(score, x).numpy()
 
 
+def _genre_gradients(
+    model: keras.Model, store: FeatureStore, split: str, *, n_genres: int, max_frames: int, seed: int
+) -> Iterator[tuple[int, np.ndarray]]:
+    """(genre, input gradients of its probability (frames, time, mels)) over `split`'s frames of each genre present.
+
+    At most `max_frames` frames per genre, a seeded sample, keep the cost bounded.
+    """
+    index = store.split(split).reset_index(drop=True)
+    rng = np.random.default_rng(seed)
+    for genre in range(n_genres):
+        rows = index.loc[index["label"] == genre, "row"].to_numpy()
+        if len(rows) == 0:
+            continue
+        if len(rows) > max_frames:
+            rows = np.sort(rng.choice(rows, size=max_frames, replace=False))
+        yield genre, input_gradients(model, np.asarray(store.frames[rows]), genre)
+
+
 def genre_saliency(
     model: keras.Model,
     store: FeatureStore,
@@ -128,14 +148,22 @@ def genre_saliency(
     frames in `split` gets zeros. ``smooth`` is the Gaussian's sigma in (time steps, mel bands): raw
     gradients vary from bin to bin, and the figure is about regions; (0, 0) keeps them raw.
     """
-    index = store.split(split).reset_index(drop=True)
-    rng = np.random.default_rng(seed)
     out = np.zeros((n_genres, *store.config.frame_shape), dtype=np.float64)
-    for genre in range(n_genres):
-        rows = index.loc[index["label"] == genre, "row"].to_numpy()
-        if len(rows) == 0:
-            continue
-        if len(rows) > max_frames:
-            rows = np.sort(rng.choice(rows, size=max_frames, replace=False))
-        out[genre] = input_gradients(model, np.asarray(store.frames[rows]), genre).mean(axis=0)
+    for genre, grads in _genre_gradients(model, store, split, n_genres=n_genres, max_frames=max_frames, seed=seed):
+        out[genre] = grads.mean(axis=0)
     return gaussian_filter(out, sigma=(0, *smooth)) if any(smooth) else out
+
+
+def band_saliency(
+    model: keras.Model, store: FeatureStore, split: str, *, n_genres: int, max_frames: int = 256, seed: int = 0
+) -> np.ndarray:
+    """Per genre and mel band, the mean |d probability / d level| (1/dB) over the genre's frames and time steps.
+
+    Returns (genres, mel bands) from `split`'s frames of each genre (at most `max_frames`, a seeded sample).
+    Magnitudes, not signed values: a band whose level moves the score up in one frame and down in the
+    next still matters, and signed means cancel. A genre without frames in `split` gets zeros.
+    """
+    out = np.zeros((n_genres, store.config.frame_shape[1]), dtype=np.float64)
+    for genre, grads in _genre_gradients(model, store, split, n_genres=n_genres, max_frames=max_frames, seed=seed):
+        out[genre] = np.abs(grads).mean(axis=(0, 1))
+    return out

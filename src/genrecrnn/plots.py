@@ -6,7 +6,7 @@ legends sit outside the axes so they never cover data.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib.pyplot as plt  # headless machines fall back to Agg by themselves; notebooks keep inline
@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from genrecrnn.evaluation import curve_area
 from genrecrnn.features import FeatureConfig
 from genrecrnn.fileio import atomic_path
 
@@ -30,6 +31,13 @@ def figure_files(path: Path | str) -> list[Path]:
 def _format(path: Path) -> str:
     """The image format a figure file is written in: its suffix, PNG without one."""
     return path.suffix.lstrip(".").lower() or "png"
+
+
+SCOPE = "clip level, test split"  # what the validation figures are computed on; said in their titles
+# Column names of the curve tables -> axis titles, and (x, y) -> the score a panel's title gives.
+AXIS_TITLES = {"recall": "Recall", "precision": "Precision", "fpr": "False positive rate", "tpr": "True positive rate"}
+CURVE_SCORES = {("recall", "precision"): "AP", ("fpr", "tpr"): "AUC"}
+CURVE_COLOUR = "tab:blue"  # one colour for every panel's own curve: grey is the reference, tab10 has a grey too
 
 
 def save_figure(fig: plt.Figure, path: Path | str, *, dpi: int = 120) -> Path:
@@ -80,6 +88,7 @@ def logmel_grid(spectrograms: dict[str, np.ndarray], *, cfg: FeatureConfig, ncol
             ax=ax,
             vmin=top - 80,
             vmax=top,
+            rasterized=True,  # in the SVG copy one embedded image, not 100,000 vector cells per panel
         )
         ax.set_title(genre)
     for ax in list(axes.flat)[n:]:
@@ -88,10 +97,16 @@ def logmel_grid(spectrograms: dict[str, np.ndarray], *, cfg: FeatureConfig, ncol
     return fig
 
 
+def epoch_ticks(n: int, *, most: int = 10) -> list[int]:
+    """At most about `most` tick positions for epochs 1..n: 1, then multiples of a round step, n if it fits."""
+    step = next(s for s in (1, 2, 5, 10, 20, 25, 50, 100, 200, 500, 1000) if n / s <= most or s == 1000)
+    return [1, *range(step, n + 1, step)] if step > 1 else list(range(1, n + 1))
+
+
 def training_curves(history: pd.DataFrame) -> plt.Figure:
     """Loss and accuracy per epoch: training frames, validation frames and validation clips; the kept epoch marked."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.5), constrained_layout=True)
-    epoch = history["epoch"] + 1
+    epoch = history["epoch"] + 1  # history.csv counts from 0 (Keras); people, the log lines and the report from 1
     for ax, metric in zip(axes, ("loss", "accuracy")):
         ax.plot(epoch, history[metric], marker="o", label="train (augmented frames)")
         for column, label in ((f"val_{metric}", "validation frames"), (f"val_clip_{metric}", "validation clips")):
@@ -99,14 +114,19 @@ def training_curves(history: pd.DataFrame) -> plt.Figure:
                 ax.plot(epoch, history[column], marker="o", label=label)
         if "selected" in history and history["selected"].any():
             ax.axvline(epoch[history["selected"].astype(bool)].iloc[0], color="grey", ls="--", label="kept epoch")
-        ax.set(xlabel="epoch", ylabel=metric, title=f"{metric} per epoch")
+        ax.set(xlabel="epoch", ylabel=metric, title=f"{metric} per epoch", xticks=epoch_ticks(len(history)))
+        ax.set_xlim(0.5, len(history) + 0.5)
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize="small", frameon=False)
     return fig
 
 
-def confusion_heatmap(cm: pd.DataFrame, *, title: str = "Confusion matrix (clip level)") -> plt.Figure:
-    """Heat map of a confusion matrix (rows true, columns predicted); row-normalised colours, counts annotated."""
+def confusion_heatmap(
+    cm: pd.DataFrame, *, model: str = "CRNN", scope: str = SCOPE, title: str | None = None
+) -> plt.Figure:
+    """Heat map of a confusion matrix (rows true, columns predicted); row-normalised colours, counts annotated.
+
+    The title names `model` and `scope` unless `title` replaces it."""
     counts = cm.to_numpy()
     rows = counts.sum(axis=1, keepdims=True)
     share = np.divide(counts, rows, out=np.zeros(counts.shape, dtype=float), where=rows > 0)
@@ -123,8 +143,36 @@ def confusion_heatmap(cm: pd.DataFrame, *, title: str = "Confusion matrix (clip 
         yticklabels=cm.index,
         ax=ax,
     )
-    ax.set(xlabel="predicted genre", ylabel="true genre", title=title)
+    ax.set(xlabel="predicted genre", ylabel="true genre", title=title or f"Confusion matrix: {model} ({scope})")
     return fig
+
+
+def panel_grid(
+    n: int, *, ncols: int, size: float, xlabel: str, ylabel: str, extra_height: float = 0.0
+) -> tuple[plt.Figure, list[plt.Axes]]:
+    """`n` panels of `size` inches, `ncols` a row, shared axes; unused cells removed, each column's last labelled."""
+    ncols = max(1, min(ncols, n))
+    nrows = -(-n // ncols)
+    fig, grid = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(size * ncols + 0.6, size * nrows + extra_height),
+        squeeze=False,
+        sharex=True,
+        sharey=True,
+        constrained_layout=True,
+    )
+    for ax in grid.flat[n:]:
+        ax.remove()
+    for ax in grid[-2, n % ncols :] if n % ncols and nrows > 1 else []:
+        ax.xaxis.set_tick_params(labelbottom=True)  # the cell below was removed: this panel is the column's last
+    # Axis titles on the panels, not fig.supxlabel: a legend below the figure would sit on top of that.
+    for i, ax in enumerate(grid.flat[:n]):
+        if i + ncols >= n:
+            ax.set_xlabel(xlabel)
+        if i % ncols == 0:
+            ax.set_ylabel(ylabel)
+    return fig, list(grid.flat[:n])
 
 
 def curves(
@@ -136,24 +184,44 @@ def curves(
     diagonal: bool = False,
     steps: bool = False,
     labels: Sequence[str] | None = None,
+    model: str = "CRNN",
+    scope: str = SCOPE,
+    ncols: int = 5,
 ) -> plt.Figure:
-    """Per-genre curves from a long table (genre, x, y), the micro curve bold; `steps` for precision-recall."""
-    fig, ax = plt.subplots(figsize=(7, 5), constrained_layout=True)
-    for genre in labels or table["genre"].unique():
+    """Small multiples of a long curve table (genre, x, y): one panel per genre, the micro average grey in each.
+
+    Panel titles give the genre's AP (recall/precision) or AUC (fpr/tpr) computed from the drawn points; the
+    figure's title names `model` and `scope`; `steps` for precision-recall, `diagonal` for ROC's chance line.
+    """
+    genres = [g for g in (labels or table["genre"].unique()) if g != "micro"] or ["micro"]
+    micro = table[table["genre"] == "micro"]
+    score = CURVE_SCORES.get((x, y))
+    drawstyle = "steps-post" if steps else "default"
+    fig, axes = panel_grid(
+        len(genres), ncols=ncols, size=2.2, xlabel=AXIS_TITLES.get(x, x), ylabel=AXIS_TITLES.get(y, y), extra_height=0.8
+    )
+
+    def named(name: str, part: pd.DataFrame) -> str:
+        """'blues (AP 0.93)', or the name alone for axes without a known score."""
+        return f"{name} ({score} {curve_area(part[x], part[y], step=score == 'AP'):.2f})" if score else name
+
+    for ax, genre in zip(axes, genres):
         part = table[table["genre"] == genre]
-        bold = genre == "micro"
-        ax.plot(
-            part[x],
-            part[y],
-            lw=2.5 if bold else 1.2,
-            color="black" if bold else None,
-            label=genre,
-            drawstyle="steps-post" if steps else "default",
-        )
+        ax.plot(part[x], part[y], color=CURVE_COLOUR, lw=1.6, label=genre, drawstyle=drawstyle, zorder=3)
+        if genre != "micro" and len(micro):
+            ax.plot(micro[x], micro[y], color="0.65", lw=1.0, label="micro", drawstyle=drawstyle, zorder=2)
+        if diagonal:
+            ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=0.8, zorder=1)
+        ax.set(xlim=(0, 1), ylim=(0, 1.02), xticks=[0, 0.5, 1], yticks=[0, 0.5, 1])
+        ax.set_title(named(genre, part), fontsize=9)
+        ax.set_box_aspect(1)
+    fig.suptitle(f"{title} ({model}, {scope})")
+    handles = [plt.Line2D([], [], color=CURVE_COLOUR, lw=1.6, label="the panel's genre against the rest")]
+    if len(micro):
+        handles.append(plt.Line2D([], [], color="0.65", lw=1.0, label=named("micro average of all genres", micro)))
     if diagonal:
-        ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=0.8)
-    ax.set(xlabel=x, ylabel=y, title=title, xlim=(0, 1), ylim=(0, 1.02))
-    legend_outside(ax, fontsize=8)
+        handles.append(plt.Line2D([], [], ls="--", color="grey", lw=0.8, label="chance"))
+    fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize="small", frameon=False)
     return fig
 
 
@@ -202,14 +270,43 @@ def song_timelines(results: list[dict], genres: Sequence[str]) -> plt.Figure:
     return fig
 
 
-def per_genre_f1(per_genre: pd.DataFrame, *, title: str = "F1 per genre (clip level, test split)") -> plt.Figure:
-    """Horizontal bars of each genre's F1 from per_genre.csv (genre, f1, support), lowest at the bottom."""
-    table = per_genre.sort_values("f1")
-    fig, ax = plt.subplots(figsize=(6, 0.32 * len(table) + 1.2), constrained_layout=True)
-    ax.barh(table["genre"], table["f1"], color=sns.color_palette("crest", len(table)))
-    for y, (f1, n) in enumerate(zip(table["f1"], table["support"])):
-        ax.text(min(f1, 1.0) + 0.01, y, f"{f1:.2f} (n={int(n)})", va="center", fontsize=8)
-    ax.set(xlim=(0, 1.2), xticks=np.linspace(0, 1, 6), xlabel="F1", title=title)
+def _by_genre(table: pd.DataFrame) -> pd.DataFrame:
+    """A per-genre table indexed by genre, whether genre is a column (per_genre.csv) or the index (per_genre_table)."""
+    return table.set_index("genre") if "genre" in table.columns else table
+
+
+def per_genre_f1(
+    per_genre: pd.DataFrame,
+    *,
+    title: str | None = None,
+    baseline: pd.DataFrame | Mapping[str, pd.DataFrame] | None = None,
+    names: Sequence[str] = ("CRNN", "MFCC baseline"),
+    scope: str = SCOPE,
+) -> plt.Figure:
+    """Horizontal bars of each genre's F1 (per_genre.csv: genre, f1, support), lowest CRNN F1 at the bottom.
+
+    ``baseline``: one table like per_genre (named ``names[1]``) or a mapping name -> table; each genre's
+    bars then sit side by side, ``names[0]`` (the model of ``per_genre``) on top. The title names them.
+    """
+    others = {} if baseline is None else dict(baseline) if isinstance(baseline, Mapping) else {names[1]: baseline}
+    main = _by_genre(per_genre).sort_values("f1")
+    tables = {names[0]: main, **{name: _by_genre(t).reindex(main.index) for name, t in others.items()}}
+    rows, k = np.arange(len(main)), len(tables)
+    height = 0.8 / k
+    fig, ax = plt.subplots(figsize=(6.4, (0.32 + 0.16 * (k - 1)) * len(main) + 1.4), constrained_layout=True)
+    colours = sns.color_palette("crest", len(main)) if k == 1 else sns.color_palette("colorblind", k)
+    for i, (name, table) in enumerate(tables.items()):
+        offset = (k - 1) / 2 * height - i * height  # the first model's bar on top within each genre
+        ax.barh(rows + offset, table["f1"], height=height, color=colours if k == 1 else colours[i], label=name)
+        for y, f1, n in zip(rows + offset, table["f1"], table["support"]):
+            note = f"{f1:.2f}" + (f" (n={int(n)})" if i == 0 else "")
+            ax.text(min(f1, 1.0) + 0.01, y, note, va="center", fontsize=8 if i == 0 else 7)
+    ax.set_yticks(rows, main.index)
+    ax.set(xlim=(0, 1.2), xticks=np.linspace(0, 1, 6), xlabel="F1")
+    *first, last = tables
+    ax.set_title(title or f"F1 per genre: {', '.join(first) + ' and ' if first else ''}{last} ({scope})")
+    if k > 1:
+        legend_outside(ax, fontsize=8)
     return fig
 
 
@@ -231,13 +328,56 @@ def embedding_maps(
     return fig
 
 
+def band_profiles(
+    profiles: np.ndarray,
+    genres: Sequence[str],
+    *,
+    cfg: FeatureConfig,
+    ncols: int = 5,
+    model: str = "CRNN",
+    scope: str = "test frames of each genre",
+) -> plt.Figure:
+    """One panel per genre: its saliency per mel band against the band's centre frequency (Hz, log axis).
+
+    ``profiles`` (genres, mel bands) is :func:`genrecrnn.explain.band_saliency`'s; each is divided by its
+    own mean over bands, so 1 (dotted) is a band of average weight and genres share one scale; the grey
+    line is the mean of all genres' profiles, so a genre's own bands stand out against it.
+    """
+    from genrecrnn.baseline import mel_band_centres
+
+    hz = mel_band_centres(profiles.shape[1], sr=cfg.sample_rate)
+    means = profiles.mean(axis=1, keepdims=True)
+    relative = np.divide(profiles, means, out=np.zeros_like(profiles, dtype=float), where=means > 0)
+    fig, axes = panel_grid(
+        len(genres), ncols=ncols, size=2.4, xlabel="band centre (Hz)", ylabel="relative saliency", extra_height=0.9
+    )
+    for ax, genre, profile in zip(axes, genres, relative):
+        ax.plot(hz, relative.mean(axis=0), color="0.65", lw=1.0, zorder=2)
+        ax.plot(hz, profile, color=CURVE_COLOUR, lw=1.5, zorder=3)
+        ax.axhline(1.0, color="grey", ls=":", lw=0.8, zorder=1)
+        ax.set_xscale("log")
+        ax.set_title(genre, fontsize=9)
+    fig.suptitle(f"Saliency per mel band: mean |gradient| over bands = 1 ({model}, {scope})")
+    handles = [
+        plt.Line2D([], [], color=CURVE_COLOUR, lw=1.5, label="the panel's genre"),
+        plt.Line2D([], [], color="0.65", lw=1.0, label="mean of all genres"),
+        plt.Line2D([], [], color="grey", ls=":", lw=0.8, label="a band of average weight"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize="small", frameon=False)
+    return fig
+
+
 def saliency_grid(saliency: np.ndarray, genres: Sequence[str], *, cfg: FeatureConfig, ncols: int = 5) -> plt.Figure:
     """Per genre, the (time, mel) map of how the genre's probability changes with the input's level (dB).
 
     ``saliency`` (genres, time steps, mel bands) is :func:`genrecrnn.explain.genre_saliency`'s; each map is
     scaled to its own largest magnitude; red raises the genre's score, blue lowers it; mel axis in Hz.
+    A (genres, mel bands) array, :func:`genrecrnn.explain.band_saliency`'s, is drawn by :func:`band_profiles`.
     """
     import librosa.display
+
+    if np.ndim(saliency) == 2:
+        return band_profiles(np.asarray(saliency), genres, cfg=cfg, ncols=ncols)
 
     n = len(genres)
     nrows = max(1, -(-n // ncols))
@@ -261,6 +401,7 @@ def saliency_grid(saliency: np.ndarray, genres: Sequence[str], *, cfg: FeatureCo
             cmap="RdBu_r",
             vmin=-1,
             vmax=1,
+            rasterized=True,
         )
         ax.set_title(genre)
     for ax in list(axes.flat)[n:]:

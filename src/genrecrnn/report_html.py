@@ -2,7 +2,8 @@
 
 Presentation only: every function takes what it shows (metrics, tables, notebooks) and returns HTML or
 notebook cells; `genrecrnn.report` reads the pipeline's files and writes the page. Figures are embedded
-as base64 PNG, so the report stays one file.
+(base64), so the report stays one file: line art as its SVG copy, sharp at any size; spectrogram grids as
+JPEG, a fifth of their PNG's bytes.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import base64
 import copy
 import html
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +32,7 @@ class FigureSpec:
     stem: str
     section: str
     caption: str
+    embed: str = "svg"  # "svg" (the vector copy beside the PNG) or "jpeg" (the PNG re-encoded: images, not line art)
 
 
 # Order = numbering. Sections: "summary" or a stage name of STAGES.
@@ -43,14 +46,15 @@ FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec(
         "per_genre_f1",
         "summary",
-        "F1 of the CRNN per genre on the test clips (n = test clips of the genre). "
-        "The shortest bars are the genres it finds hardest.",
+        "F1 per genre on the test clips (n = test clips of the genre), the CRNN's bars beside the baseline's where "
+        "both are drawn. The shortest bars are the genres it finds hardest.",
     ),
     FigureSpec(
         "logmel_examples",
         "preprocess",
         "Log-mel spectrogram of one training clip per genre (one colour scale for all). "
         "This is the input the CRNN sees; compare where each genre puts its energy over time and frequency.",
+        embed="jpeg",
     ),
     FigureSpec(
         "training_curves",
@@ -69,21 +73,24 @@ FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec(
         "saliency",
         "validate",
-        "Saliency per genre: the gradient of the genre's probability with respect to the log-mel input, "
-        "averaged over the test frames of that genre (time within a 3 s frame, mel axis in Hz). Red regions "
-        "raise the genre's score when they are louder, blue ones lower it; look for the bands each genre relies on.",
+        "Saliency per mel band: for each genre, the mean magnitude of the gradient of its probability with respect "
+        "to each band's level, over the genre's test frames and their time steps, divided by its mean over bands "
+        "(1, dotted, is a band of average weight; grey, the mean of all genres). Peaks are the bands whose level "
+        "moves the genre's score most.",
     ),
     FigureSpec(
         "pr_curves",
         "validate",
-        "Precision-recall curve of each genre (one against the rest, clip level), micro average in black. "
-        "Curves that stay near the top right are genres found without false alarms.",
+        "Precision-recall curve of each genre (one against the rest, clip level), one panel each with its average "
+        "precision (AP); the micro average of all genres in grey. Curves that stay near the top right are genres "
+        "found without false alarms.",
     ),
     FigureSpec(
         "roc_curves",
         "validate",
-        "ROC curve of each genre (clip level), micro average in black, chance on the dashed diagonal. "
-        "The closer a curve hugs the top left corner, the better that genre is ranked.",
+        "ROC curve of each genre (clip level), one panel each with its area under the curve (AUC); the micro "
+        "average in grey, chance on the dashed diagonal. The closer a curve hugs the top left corner, the better "
+        "that genre is ranked.",
     ),
     FigureSpec(
         "song_timeline",
@@ -120,7 +127,7 @@ _CSS = """
 #dataset table { font-size: 0.78em; }
 #dataset td, #dataset th { padding: 2px 5px; }
 .gc-summary figure { margin: 0.6em 0; }
-#summary figure img { max-height: 640px; }
+#summary figure img { width: 100%; } /* SVG: drawn at the column's width, cell counts stay legible */
 #methods figure img { max-width: min(100%, 820px); }
 .gc-summary h1 { font-size: 1.6em; } .gc-summary h2 { font-size: 1.25em; margin: 0.5em 0 0.3em 0; }
 .gc-summary h3 { font-size: 1.05em; margin: 0.4em 0 0.2em 0; }
@@ -130,16 +137,44 @@ _CSS = """
 """
 
 
-def _img(path: Path) -> str:
-    """An <img> with the PNG at `path` embedded as base64 (the report stays one file)."""
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return f'<img src="data:image/png;base64,{data}" alt="{html.escape(path.stem)}">'
+JPEG_QUALITY = 80  # spectrogram grids: no visible loss at this quality, a fifth of the PNG's bytes
+# An SVG copy this large draws an image as thousands of vector cells (a spectrogram saved without
+# rasterized=True): its PNG as JPEG is a fraction of the bytes and looks the same.
+SVG_MAX_BYTES = 300_000
+
+
+def _jpeg(png: Path) -> bytes:
+    """The PNG at `png` re-encoded as JPEG (transparency flattened onto white)."""
+    from PIL import Image
+
+    with Image.open(png) as image:
+        rgba = image.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, "white")
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        out = io.BytesIO()
+        flat.save(out, format="JPEG", quality=JPEG_QUALITY, optimize=True)
+    return out.getvalue()
+
+
+def _img(png: Path, *, embed: str = "svg") -> str:
+    """An <img> with the figure saved at `png` embedded as base64: its SVG copy, the PNG as JPEG, or the PNG itself.
+
+    The PNG is the fallback when the SVG copy is missing (a figure saved before save_figure wrote one); an SVG
+    over SVG_MAX_BYTES is embedded as JPEG."""
+    svg = png.with_suffix(".svg")
+    if embed == "svg" and svg.is_file() and svg.stat().st_size <= SVG_MAX_BYTES:
+        mime, data = "image/svg+xml", svg.read_bytes()
+    elif embed == "jpeg" or svg.is_file():
+        mime, data = "image/jpeg", _jpeg(png)
+    else:
+        mime, data = "image/png", png.read_bytes()
+    return f'<img src="data:{mime};base64,{base64.b64encode(data).decode("ascii")}" alt="{html.escape(png.stem)}">'
 
 
 def figure_html(spec: FigureSpec, number: int, figures: Path) -> str:
-    """A <figure> with the embedded PNG and its numbered caption."""
+    """A <figure> with the embedded figure and its numbered caption."""
     return (
-        f'<figure id="fig-{spec.stem}">{_img(figures / f"{spec.stem}.png")}'
+        f'<figure id="fig-{spec.stem}">{_img(figures / f"{spec.stem}.png", embed=spec.embed)}'
         f"<figcaption><b>Figure {number}.</b> {html.escape(spec.caption)}</figcaption></figure>"
     )
 
@@ -295,8 +330,81 @@ def _keep_output(output: nbformat.NotebookNode) -> bool:
     return not (set(data) == {"text/plain"} and plain.startswith(("PosixPath(", "<Figure", "{'")))
 
 
+_HEADING = re.compile(r"(#{1,6})\s")
+_SERIES_FOOTER = re.compile(r"(?:Name: (?P<name>.*), )?dtype: \w+")
+_DATAFRAME = re.compile(r"<table[^>]*class=\"dataframe\".*?</table>", flags=re.S)
+
+
+def _heading_level(markdown: str, *, whole: bool = False) -> int | None:
+    """Level of the heading `markdown` opens with (None if it does not); `whole`: None unless every line is one."""
+    lines = [line for line in markdown.splitlines() if line.strip()]
+    levels = [m.end(1) if (m := _HEADING.match(line)) else None for line in lines]
+    if not levels or levels[0] is None or (whole and None in levels):
+        return None
+    return levels[0]
+
+
+def _without_empty_sections(items: list, level_of) -> list:
+    """`items` less each heading followed by nothing or by a heading of the same or a higher level (its content gone).
+
+    ``level_of(item)`` is the heading level an item opens with, or None for content. Walked from the end, so
+    a section left holding only an emptied subsection goes too.
+    """
+    kept, following = [], 0  # the end of the list closes every section: level 0
+    for item in reversed(items):
+        level = level_of(item)
+        if level is not None and following is not None and following <= level:
+            continue
+        kept.append(item)
+        following = level
+    return kept[::-1]
+
+
+def _output_heading_level(output: nbformat.NotebookNode) -> int | None:
+    """Heading level of an output that is a Markdown heading only (``display(Markdown("### song.wav: rock"))``)."""
+    data = output.get("data", {})
+    return _heading_level(str(data["text/markdown"]), whole=True) if "text/markdown" in data else None
+
+
+def _series_html(text: str) -> str | None:
+    """A printed pandas Series (`test 1000` rows, `Name: frames, dtype: int64` last) as an HTML table; else None."""
+    lines = text.rstrip("\n").splitlines()
+    footer = _SERIES_FOOTER.fullmatch(lines[-1]) if lines else None
+    if footer is None:
+        return None
+    body = lines[:-1]
+    index_name = body.pop(0) if body and len(body[0].split()) == 1 else None
+    rows = [line.rsplit(None, 1) for line in body]
+    if not rows or any(len(row) != 2 for row in rows):
+        return None
+    column = footer["name"] or "value"
+    table = pd.DataFrame({column: [v for _, v in rows]}, index=pd.Index([k.strip() for k, _ in rows], name=index_name))
+    return _table(table)
+
+
+def _drop_range_index(table: str) -> str:
+    """A pandas HTML table without its index column when that index is only the row numbers 0..n-1."""
+    head, sep, body = table.partition("<tbody>")
+    numbers = re.findall(r"<tr>\s*<th>(\d+)</th>", body)
+    if not sep or head.count("<tr") != 1 or numbers != [str(i) for i in range(body.count("<tr"))] or not numbers:
+        return table
+    head = re.sub(r"(<tr[^>]*>\s*)<th></th>\s*", r"\1", head, count=1)
+    return head + sep + re.sub(r"(<tr>\s*)<th>\d+</th>\s*", r"\1", body)
+
+
+def _tidy_output(output: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A kept output made readable: a printed Series as a table, row-number index columns dropped."""
+    data = output.get("data", {})
+    if set(data) == {"text/plain"} and (table := _series_html(str(data["text/plain"]))) is not None:
+        output["data"] = {"text/html": table}
+    elif "text/html" in data:
+        data["text/html"] = _DATAFRAME.sub(lambda m: _drop_range_index(m.group(0)), str(data["text/html"]))
+    return output
+
+
 def details_cells(nb: nbformat.NotebookNode, *, stem: str) -> list[nbformat.NotebookNode]:
-    """A notebook's cells for the details section: intro Markdown dropped, outputs filtered, ids made unique."""
+    """A notebook's cells for the details section: intro Markdown dropped, outputs filtered and tidied, sections
+    whose figures were all left out dropped with their headings, ids made unique."""
     cells, skipped_intro = [], False
     for cell in nb.cells:
         cell = copy.deepcopy(cell)
@@ -310,11 +418,13 @@ def details_cells(nb: nbformat.NotebookNode, *, stem: str) -> list[nbformat.Note
                 continue
             for output in cell.get("outputs", []):
                 _drop_epoch_lines(output)
-            cell.outputs = [o for o in cell.get("outputs", []) if _keep_output(o)]
+            kept = [_tidy_output(o) for o in cell.get("outputs", []) if _keep_output(o)]
+            cell.outputs = _without_empty_sections(kept, _output_heading_level)
             if not cell.outputs:
                 continue
         cells.append(cell)
-    return cells
+    # A Markdown cell opening with a heading starts a section; the notebook's end closes it.
+    return _without_empty_sections(cells, lambda c: _heading_level(c.source) if c.cell_type == "markdown" else None)
 
 
 def html_cell(text: str, *, cell_id: str) -> nbformat.NotebookNode:
