@@ -202,3 +202,16 @@ def test_strength_scales_every_magnitude_and_one_leaves_the_settings_alone():
     assert half.stretch == pytest.approx(0.05) and half.mixup == pytest.approx(0.1)
     assert half.time_mask_seconds == pytest.approx(0.15) and half.crop and half.time_masks == 2
     assert AugmentParams(stretch=0.3, strength=3).at_strength().stretch == 0.49  # stays a valid setting
+
+
+def test_key_shift_rotates_chroma_bands_and_gain_leaves_them():
+    n_mels = 16
+    low, high, weight = augment.shift_taps(3, n_mels=n_mels, sr=22050, chroma_bands=12)
+    assert len(low) == n_mels + 12
+    # output pitch class c reads class c - 3: a C (0) moves to D# (3), a B (11) to D (2)
+    assert list(low[n_mels:] - n_mels) == [(c - 3) % 12 for c in range(12)] and np.all(weight[n_mels:] == 0)
+    np.testing.assert_array_equal(low[:n_mels], augment.shift_taps(3, n_mels=n_mels, sr=22050)[0])
+    x = np.random.default_rng(0).uniform(0, 1, (4, 5, n_mels + 12)).astype(np.float32)
+    shifted = augment.gain_and_tilt(np.random.default_rng(1), x, gain_db=6.0, tilt_db=6.0, chroma_bands=12)
+    np.testing.assert_array_equal(shifted[:, :, n_mels:], x[:, :, n_mels:])
+    assert not np.allclose(shifted[:, :, :n_mels], x[:, :, :n_mels])

@@ -79,3 +79,16 @@ def test_settings_read_as_one_line_with_the_frame_shape():
         and "22050 Hz" in text
         and f"shape {FeatureConfig(n_mels=64, frame_seconds=1.5).frame_shape}" in text
     )
+
+
+def test_chroma_bands_follow_the_mel_bands_and_name_the_pitch_class_of_a_tone():
+    plain, with_chroma = FeatureConfig(), FeatureConfig(chroma=True)
+    y = tone(440.0, 2.0)  # A4: pitch class 9 (C = 0)
+    spec = logmel(y, cfg=with_chroma)
+    assert with_chroma.frame_shape == (plain.frame_columns, plain.n_mels + 12) and spec.shape[0] == plain.n_mels + 12
+    np.testing.assert_array_equal(spec[: plain.n_mels], logmel(y, cfg=plain))  # the mel bands are unchanged
+    chroma = spec[plain.n_mels :]
+    assert chroma.min() >= 0.0 and chroma.max() == pytest.approx(1.0)  # each column divided by its largest class
+    assert set(np.argmax(chroma, axis=0)) == {9}
+    silent = logmel(np.zeros(SR, np.float32), cfg=with_chroma)[plain.n_mels :]
+    assert np.all(silent == 0.0)  # silence: no pitch class, not NaN

@@ -60,18 +60,27 @@ def read_positions(strips: np.ndarray, positions: np.ndarray) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=16)
-def shift_taps(semitones: int, *, n_mels: int, sr: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def shift_taps(
+    semitones: int, *, n_mels: int, sr: int, chroma_bands: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(low, high, weight), each (n_mels,): output band m = (1 - weight) * band low + weight * band high.
 
     Moves a mel spectrum up by `semitones` (edge bands repeat): output band m reads the input at the
     frequency its centre has `semitones` lower, located on the mel axis (where band centres are evenly
-    spaced) and interpolated between the two nearest bands.
+    spaced) and interpolated between the two nearest bands. With `chroma_bands` pitch classes after the
+    mel bands, output class c reads class c - semitones (a rotation; the taps then have n_mels +
+    chroma_bands entries).
     """
     centres = librosa.mel_frequencies(n_mels=n_mels + 2, fmax=sr / 2)[1:-1]
     source = librosa.hz_to_mel(centres * 2.0 ** (-semitones / 12))
     position = np.interp(source, librosa.hz_to_mel(centres), np.arange(n_mels))
     low = np.floor(position).astype(np.int64)
-    return low, np.minimum(low + 1, n_mels - 1), (position - low).astype(np.float32)
+    high, weight = np.minimum(low + 1, n_mels - 1), (position - low).astype(np.float32)
+    if not chroma_bands:
+        return low, high, weight
+    rotated = n_mels + (np.arange(chroma_bands) - semitones) % chroma_bands
+    zero = np.zeros(chroma_bands, np.float32)
+    return np.concatenate([low, rotated]), np.concatenate([high, rotated]), np.concatenate([weight, zero])
 
 
 def shift_matrix(semitones: int, *, n_mels: int, sr: int) -> np.ndarray:
@@ -83,8 +92,12 @@ def shift_matrix(semitones: int, *, n_mels: int, sr: int) -> np.ndarray:
     return matrix
 
 
-def key_shift(rng: np.random.Generator, x: np.ndarray, *, max_semitones: int, sr: int) -> np.ndarray:
-    """Shift each frame of x (n, time, mels) by a whole number of semitones in [-max, max].
+def key_shift(
+    rng: np.random.Generator, x: np.ndarray, *, max_semitones: int, sr: int, chroma_bands: int = 0
+) -> np.ndarray:
+    """Shift each frame of x (n, time, bands) by a whole number of semitones in [-max, max].
+
+    The last `chroma_bands` bands (pitch classes) are rotated by the same number of semitones.
 
     Two gathers along the mel axis and a blend, never a matrix product: numpy's matmul would start
     OpenBLAS threads inside the loader threads, which fight TensorFlow's for the cores (50x slower
@@ -94,7 +107,7 @@ def key_shift(rng: np.random.Generator, x: np.ndarray, *, max_semitones: int, sr
     out = np.empty_like(x)
     for s in np.unique(shifts):  # at most 2 * max + 1 groups; gathering whole mel rows per group is fast
         pick = np.flatnonzero(shifts == s)
-        low, high, weight = shift_taps(int(s), n_mels=x.shape[2], sr=sr)
+        low, high, weight = shift_taps(int(s), n_mels=x.shape[2] - chroma_bands, sr=sr, chroma_bands=chroma_bands)
         group = x[pick]
         a, b = group[:, :, low], group[:, :, high]
         b -= a
@@ -104,13 +117,21 @@ def key_shift(rng: np.random.Generator, x: np.ndarray, *, max_semitones: int, sr
     return out
 
 
-def gain_and_tilt(rng: np.random.Generator, x: np.ndarray, *, gain_db: float, tilt_db: float) -> np.ndarray:
-    """Add a random level (+-gain_db) and a random linear tilt (+-tilt_db, lowest to highest band) per frame."""
-    n, _, n_mels = x.shape
+def gain_and_tilt(
+    rng: np.random.Generator, x: np.ndarray, *, gain_db: float, tilt_db: float, chroma_bands: int = 0
+) -> np.ndarray:
+    """Add a random level (+-gain_db) and a random linear tilt (+-tilt_db, lowest to highest band) per frame.
+
+    The last `chroma_bands` bands (pitch classes, 0..1 per column, not dB) are left as they are.
+    """
+    n, _, bands = x.shape
+    n_mels = bands - chroma_bands
     gain = rng.uniform(-gain_db, gain_db, n)
     tilt = rng.uniform(-tilt_db, tilt_db, n)
     ramp = np.linspace(-0.5, 0.5, n_mels)
-    return x + (gain[:, None, None] + tilt[:, None, None] * ramp[None, None, :]).astype(x.dtype)
+    out = x.copy()
+    out[:, :, :n_mels] += (gain[:, None, None] + tilt[:, None, None] * ramp[None, None, :]).astype(x.dtype)
+    return out
 
 
 def _mask(rng: np.random.Generator, n: int, length: int, *, count: int, widest: int) -> np.ndarray:
@@ -162,15 +183,18 @@ def augment_batch(
     sr: int,
     columns_per_second: float,
     fill: np.ndarray,
+    chroma_bands: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Key shift, gain/tilt, masks and mixup of frames x (n, time, mels) in dB with one-hot labels y (n, k).
+    """Key shift, gain/tilt, masks and mixup of frames x (n, time, bands) in dB with one-hot labels y (n, k).
+
+    The last `chroma_bands` bands are pitch classes: key shift rotates them, gain and tilt leave them.
 
     Random crop and tempo jitter happen earlier, when the frames are read (`crop_positions`).
     """
     if cfg.key_shift:
-        x = key_shift(rng, x, max_semitones=cfg.key_shift, sr=sr)
+        x = key_shift(rng, x, max_semitones=cfg.key_shift, sr=sr, chroma_bands=chroma_bands)
     if cfg.gain_db or cfg.tilt_db:
-        x = gain_and_tilt(rng, x, gain_db=cfg.gain_db, tilt_db=cfg.tilt_db)
+        x = gain_and_tilt(rng, x, gain_db=cfg.gain_db, tilt_db=cfg.tilt_db, chroma_bands=chroma_bands)
     if cfg.time_masks or cfg.freq_masks:
         x = spec_masks(
             rng,

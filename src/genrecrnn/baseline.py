@@ -180,7 +180,8 @@ def split_statistics(
     cfg = store.config
     xs, ys, ids = [], [], []
     for track_id, part in rows.groupby("track_id", sort=True):
-        frames = without_overlap(np.asarray(store.frames[part["row"].to_numpy()]), hop_columns=cfg.hop_columns)
+        mel = np.asarray(store.frames[part["row"].to_numpy()])[:, :, : cfg.n_mels]  # without chroma bands, if any
+        frames = without_overlap(mel, hop_columns=cfg.hop_columns)
         if name == "baseline":
             xs.append(clip_statistics(frames, sr=cfg.sample_rate))
         else:

@@ -101,6 +101,7 @@ class FrameBatches(keras.utils.PyDataset):
             sr=self.feature_config.sample_rate,
             columns_per_second=self.feature_config.sample_rate / self.feature_config.hop_length,
             fill=self.fill,
+            chroma_bands=self.feature_config.n_bands - self.feature_config.n_mels,
         )
 
     def _read(self, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -121,6 +121,7 @@ class FeaturesParams:
     n_mels: PositiveInt = 128
     frame_seconds: PositiveFloat = 3.0
     frame_hop_seconds: PositiveFloat = 3.0
+    chroma: Bool = False  # append 12 pitch-class bands (chroma of the same STFT) after the mel bands
 
     @model_validator(mode="after")
     def _hop_within_window(self) -> FeaturesParams:

@@ -53,14 +53,20 @@ class FeatureConfig(FeaturesParams):
         return (self.frame_columns - 1) * self.hop_length
 
     @property
+    def n_bands(self) -> int:
+        """Bands per spectrogram column: the mel bands, then CHROMA_BANDS pitch classes if `chroma`."""
+        return self.n_mels + (CHROMA_BANDS if self.chroma else 0)
+
+    @property
     def frame_shape(self) -> tuple[int, int]:
-        """Shape of one frame: (time steps, mel bands)."""
-        return (self.frame_columns, self.n_mels)
+        """Shape of one frame: (time steps, bands): mel bands [+ chroma]."""
+        return (self.frame_columns, self.n_bands)
 
     def describe(self) -> str:
         """One line for a reader: bands, FFT and hop (samples) at the rate (Hz), frame length and hop (s), shape."""
         return (
-            f"log-mel: {self.n_mels} bands, FFT {self.n_fft} and hop {self.hop_length} samples "
+            f"log-mel: {self.n_mels} bands{' + 12 chroma bands' if self.chroma else ''}, "
+            f"FFT {self.n_fft} and hop {self.hop_length} samples "
             f"at {self.sample_rate} Hz; "
             f"frames of {self.frame_seconds:g} s every {self.frame_hop_seconds:g} s, shape {self.frame_shape} "
             "(time steps, mel bands)"
@@ -77,6 +83,7 @@ class FeatureConfig(FeaturesParams):
 # Spectrogram columns per block in logmel: with n_fft=2048 a block's windowed frames and spectrum
 # take about 1 MB, which fits in a core's L2 cache (about 1.5x faster than whole-clip arrays).
 _BLOCK_COLUMNS = 64
+CHROMA_BANDS = 12  # pitch classes C, C#, ..., B appended after the mel bands when features.chroma is on
 
 
 @functools.lru_cache(maxsize=8)
@@ -90,13 +97,25 @@ def _mel_basis(sr: int, n_fft: int, n_mels: int) -> sparse.csr_array:
 
 
 @functools.lru_cache(maxsize=8)
+def _chroma_basis(sr: int, n_fft: int) -> sparse.csr_array:
+    """librosa's chroma filter bank (CHROMA_BANDS, 1 + n_fft // 2), C first, float32, sparse like the mel bank."""
+    weights = librosa.filters.chroma(sr=sr, n_fft=n_fft, n_chroma=CHROMA_BANDS).astype(np.float32)
+    weights[np.abs(weights) < 1e-4 * np.abs(weights).max()] = 0.0  # the Gaussian tails: no weight worth a product
+    return sparse.csr_array(weights)
+
+
+@functools.lru_cache(maxsize=8)
 def _window(n_fft: int) -> np.ndarray:
     """Periodic Hann window of `n_fft` samples as a float32 column (n_fft, 1), as librosa.stft uses it."""
     return librosa.filters.get_window("hann", n_fft, fftbins=True).astype(np.float32)[:, None]
 
 
 def logmel(y: np.ndarray, *, cfg: FeatureConfig) -> np.ndarray:
-    """Log-mel spectrogram (dB) of mono `y` at cfg.sample_rate: shape (n_mels, 1 + len(y)//hop_length).
+    """Log-mel spectrogram (dB) of mono `y` at cfg.sample_rate: shape (cfg.n_bands, 1 + len(y)//hop_length).
+
+    With ``cfg.chroma`` the n_mels dB bands are followed by CHROMA_BANDS pitch-class bands of the same
+    power spectrum (librosa's chroma filters, each column divided by its largest class, 0..1): the
+    mel bands are ~26 Hz apart below 1 kHz, wider than a semitone, so they cannot carry harmony.
 
     Equal to librosa.power_to_db(librosa.feature.melspectrogram(y, ...), ref=1, amin=1e-10,
     top_db=80) within 1e-3 dB (float32 round-off, largest in bands ~70 dB below their frame's
@@ -114,6 +133,7 @@ def logmel(y: np.ndarray, *, cfg: FeatureConfig) -> np.ndarray:
     frames = np.lib.stride_tricks.sliding_window_view(padded, cfg.n_fft)[:: cfg.hop_length].T
     basis, window = _mel_basis(cfg.sample_rate, cfg.n_fft, cfg.n_mels), _window(cfg.n_fft)
     mel = np.empty((cfg.n_mels, frames.shape[1]), dtype=np.float32)
+    chroma = np.empty((CHROMA_BANDS if cfg.chroma else 0, frames.shape[1]), dtype=np.float32)
     for start in range(0, frames.shape[1], _BLOCK_COLUMNS):
         block = slice(start, start + _BLOCK_COLUMNS)
         spectrum = scipy.fft.rfft(frames[:, block] * window, axis=0)  # (1 + n_fft // 2, columns)
@@ -121,15 +141,20 @@ def logmel(y: np.ndarray, *, cfg: FeatureConfig) -> np.ndarray:
         power = np.square(spectrum.real)
         power += np.square(spectrum.imag)
         mel[:, block] = basis @ power
+        if cfg.chroma:
+            chroma[:, block] = _chroma_basis(cfg.sample_rate, cfg.n_fft) @ power
     np.maximum(mel, 1e-10, out=mel)  # amin
     # portable.log10, not np.log10: numpy's float32 log10 differs in the last bit between AVX-512 and AVX2
     mel[:] = 10.0 * portable.log10(mel)  # ref=1.0 subtracts 10 * log10(1) = 0
     np.maximum(mel, mel.max() - 80.0, out=mel)  # top_db
-    return mel
+    if not cfg.chroma:
+        return mel
+    chroma /= np.maximum(chroma.max(axis=0, keepdims=True), 1e-10)  # silence stays 0, as librosa's chroma
+    return np.concatenate([mel, chroma])
 
 
 def frame_spectrogram(spec: np.ndarray, *, cfg: FeatureConfig) -> np.ndarray:
-    """Cut a (n_mels, columns) spectrogram into frames, shape (n_frames, frame_columns, n_mels)."""
+    """Cut a (bands, columns) spectrogram into frames, shape (n_frames, frame_columns, bands)."""
     n = 1 + (spec.shape[1] - cfg.frame_columns) // cfg.hop_columns if spec.shape[1] >= cfg.frame_columns else 0
     if n == 0:
         return np.empty((0, *cfg.frame_shape), dtype=np.float32)

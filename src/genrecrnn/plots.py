@@ -77,10 +77,10 @@ def logmel_grid(spectrograms: dict[str, np.ndarray], *, cfg: FeatureConfig, ncol
         sharey=True,
         constrained_layout=True,
     )
-    top = max(float(s.max()) for s in spectrograms.values())  # one colour scale for every genre
+    top = max(float(s[: cfg.n_mels].max()) for s in spectrograms.values())  # one colour scale for every genre
     for ax, (genre, spec) in zip(axes.flat, spectrograms.items()):
         img = librosa.display.specshow(
-            spec,
+            spec[: cfg.n_mels],  # the mel bands, without chroma bands (features.chroma)
             sr=cfg.sample_rate,
             hop_length=cfg.hop_length,
             x_axis="s",
@@ -345,6 +345,7 @@ def band_profiles(
     """
     from genrecrnn.baseline import mel_band_centres
 
+    profiles = np.asarray(profiles)[:, : cfg.n_mels]  # the mel bands; chroma bands (features.chroma) have no Hz
     hz = mel_band_centres(profiles.shape[1], sr=cfg.sample_rate)
     means = profiles.mean(axis=1, keepdims=True)
     relative = np.divide(profiles, means, out=np.zeros_like(profiles, dtype=float), where=means > 0)
@@ -392,7 +393,7 @@ def saliency_grid(saliency: np.ndarray, genres: Sequence[str], *, cfg: FeatureCo
     for ax, genre, grad in zip(axes.flat, genres, saliency):
         top = float(np.abs(grad).max()) or 1.0
         img = librosa.display.specshow(
-            grad.T / top,
+            grad.T[: cfg.n_mels] / top,
             sr=cfg.sample_rate,
             hop_length=cfg.hop_length,
             x_axis="s",
