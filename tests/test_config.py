@@ -117,7 +117,7 @@ def test_received_rebuilds_papermills_plain_values_as_typed_sections(params):
     assert p.paths == params.paths and p.train == params.train and p.seed == params.seed
     assert isinstance(p.train.augment, type(params.train.augment)) and p.given["paths"] is plain["paths"]
     with pytest.raises(ConfigError, match="'validate' was not received; this notebook declares seed, paths, train"):
-        p.validate
+        _ = p.validate
 
 
 @pytest.mark.parametrize(

@@ -86,12 +86,10 @@ def _calls(tree: ast.AST, name: str) -> list[ast.Call]:
 def test_notebook_04_runs_the_predict_commands_code():
     import inspect
 
-    from genrecrnn import cli
+    from genrecrnn import cli, stages
 
-    tree = _code(ROOT / "notebooks" / "04_prediction.ipynb")
-    imported = {(n.module, a.name) for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
-    assert ("genrecrnn.inference", "PredictionRun") in imported and _calls(tree, "PredictionRun")
-    assert "PredictionRun(" in inspect.getsource(cli.cmd_predict)
+    assert _calls(_code(ROOT / "notebooks" / "04_prediction.ipynb"), "received")
+    assert all("PredictionRun(" in inspect.getsource(f) for f in (stages.predict, cli.cmd_predict))
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -105,7 +103,12 @@ def test_typed_sections_are_rebuilt_once_from_exactly_the_parameters_received(pa
     assert all(isinstance(k.value, ast.Name) and k.value.id == k.arg for k in call.keywords)
 
 
-STAGE_OF = {"01_preprocessing": "preprocess", "02_training": "train", "03_validation": "validate", "04_prediction": "predict"}
+STAGE_OF = {
+    "01_preprocessing": "preprocess",
+    "02_training": "train",
+    "03_validation": "validate",
+    "04_prediction": "predict",
+}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -118,7 +121,9 @@ def test_a_notebook_runs_its_stage_in_one_call_and_indexes_no_parameter_dict(pat
     assert [c.func.attr for c in calls] == [STAGE_OF[path.stem]]
     cell = next(c for c in nbformat.read(path, as_version=4).cells if "parameters" in c.metadata.get("tags", []))
     names = {node.targets[0].id for node in ast.parse(cell.source).body}
-    indexed = [n.value.id for n in ast.walk(tree) if isinstance(n, ast.Subscript) and getattr(n.value, "id", "") in names]
+    indexed = [
+        n.value.id for n in ast.walk(tree) if isinstance(n, ast.Subscript) and getattr(n.value, "id", "") in names
+    ]
     assert not indexed, f"indexes the papermill dict(s) {indexed}: use the typed sections of `received`"
     written = [n for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr in ("save_and_show", "save_figure")]
     assert not written and not _calls(tree, "atomic_write_json"), "a notebook writes no result file itself"

@@ -156,7 +156,9 @@ def augmented_batch(
     """Stored frames (top row) above the same frames as training saw them (bottom row): (n, time, mels) log-mels in dB,
     time in s, mel band index up; titles give each frame's genre, and its label after mixup below."""
     n = len(original)
-    fig, axes = plt.subplots(2, n, figsize=(2.6 * n, 5), squeeze=False, sharex=True, sharey=True, constrained_layout=True)
+    fig, axes = plt.subplots(
+        2, n, figsize=(2.6 * n, 5), squeeze=False, sharex=True, sharey=True, constrained_layout=True
+    )
     low = min(float(original.min()), float(augmented.min()))
     high = max(float(original.max()), float(augmented.max()))
     seconds = original.shape[1] * cfg.hop_length / cfg.sample_rate

@@ -58,7 +58,7 @@ class DataResult:
 
 
 def data(params: Params, *, root: Path) -> DataResult:
-    """Data stage: generate or index the data set into paths.dataset (manifest, split, genres), as `genrecrnn data` does.
+    """Data stage: generate or index the data set into paths.dataset (manifest, split, genres), as `genrecrnn data`.
 
     Paths in the manifest are written as prepare_dataset receives them: `paths.dataset` relative to the
     working directory, which DVC and `genrecrnn data` set to the project root.
@@ -261,11 +261,15 @@ def validate(
         )
         for name, table in baselines.items()
     }
-    figures["per_genre_f1"] = _figure(plots.per_genre_f1(per_genre, baseline=baseline_per_genre), results, "per_genre_f1")
+    figures["per_genre_f1"] = _figure(
+        plots.per_genre_f1(per_genre, baseline=baseline_per_genre), results, "per_genre_f1"
+    )
     pr, roc = write_curves(results, clips, genres=genres)
     pr_fig = plots.curves(pr, x="recall", y="precision", steps=True, title="Precision-recall per genre")
     figures["pr_curves"] = _figure(pr_fig, results, "pr_curves")
-    figures["roc_curves"] = _figure(plots.curves(roc, x="fpr", y="tpr", diagonal=True, title="ROC per genre"), results, "roc_curves")
+    figures["roc_curves"] = _figure(
+        plots.curves(roc, x="fpr", y="tpr", diagonal=True, title="ROC per genre"), results, "roc_curves"
+    )
     labels, maps = explain.embedding_maps(classifier.model, store, "test")
     figures["embedding_map"] = _figure(plots.embedding_maps(maps, labels, genres), results, "embedding_map")
     saliency = explain.band_saliency(classifier.model, store, "test", n_genres=len(genres), seed=seed)

@@ -217,7 +217,9 @@ def schedule_per_epoch(train: TrainParams, *, steps_per_epoch: int) -> pd.DataFr
         train.learning_rate, epochs=epochs, warmup_epochs=warmup_epochs, steps_per_epoch=steps_per_epoch
     )
     rates = np.array([float(schedule(step)) for step in range(epochs * steps_per_epoch)]).reshape(epochs, -1)
-    return pd.DataFrame({"epoch": np.arange(1, epochs + 1), "learning_rate": rates.mean(axis=1), "first_step": rates[:, 0]})
+    return pd.DataFrame(
+        {"epoch": np.arange(1, epochs + 1), "learning_rate": rates.mean(axis=1), "first_step": rates[:, 0]}
+    )
 
 
 def augmentation_example(
