@@ -12,6 +12,7 @@ from genrecrnn.config import (
     TrainParams,
     as_dict,
     load_params,
+    received,
     section_of,
     with_overrides,
 )
@@ -108,6 +109,30 @@ def test_a_section_built_in_code_is_checked_the_same_way():
     assert section_of("train", TrainParams()) == TrainParams()  # a section passes through
     with pytest.raises(ConfigError, match="'seed' is not a params.yaml section"):
         section_of("seed", {})
+
+
+def test_received_rebuilds_papermills_plain_values_as_typed_sections(params):
+    plain = as_dict(params)
+    p = received(seed=plain["seed"], paths=plain["paths"], train=plain["train"])
+    assert p.paths == params.paths and p.train == params.train and p.seed == params.seed
+    assert isinstance(p.train.augment, type(params.train.augment)) and p.given["paths"] is plain["paths"]
+    with pytest.raises(ConfigError, match="'validate' was not received; this notebook declares seed, paths, train"):
+        _ = p.validate
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"epochs": 3}, r"unknown key\(s\) epochs; params.yaml has seed, sample_rate, genres, paths"),
+        ({"validate": {"n_boot": 10, "nboot": 1}}, r"unknown key validate.nboot; allowed here: validate.n_boot"),
+        ({"validate": {}}, r"missing key\(s\) validate.n_boot"),
+        ({"seed": -1}, r"seed: Input should be greater than or equal to 0, got -1"),
+        ({"seed": True}, r"seed: Input should be a valid integer, got True"),
+    ],
+)
+def test_received_rejects_unknown_keys_and_bad_values_by_name(values, message):
+    with pytest.raises(ConfigError, match=message):
+        received(**values)
 
 
 def test_yaml_is_read_with_the_safe_loader(tmp_path):

@@ -86,21 +86,44 @@ def _calls(tree: ast.AST, name: str) -> list[ast.Call]:
 def test_notebook_04_runs_the_predict_commands_code():
     import inspect
 
-    from genrecrnn import cli
+    from genrecrnn import cli, stages
 
-    tree = _code(ROOT / "notebooks" / "04_prediction.ipynb")
-    imported = {(n.module, a.name) for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
-    assert ("genrecrnn.inference", "PredictionRun") in imported and _calls(tree, "PredictionRun")
-    assert "PredictionRun(" in inspect.getsource(cli.cmd_predict)
+    assert _calls(_code(ROOT / "notebooks" / "04_prediction.ipynb"), "received")
+    assert all("PredictionRun(" in inspect.getsource(f) for f in (stages.predict, cli.cmd_predict))
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_run_identity_is_fed_exactly_the_parameters_the_notebook_received(path):
+def test_typed_sections_are_rebuilt_once_from_exactly_the_parameters_received(path):
+    """One `received(name=name, ...)` call over the parameters cell's names: the run identity hashes them as given."""
     nb = nbformat.read(path, as_version=4)
     cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
     declared = {node.targets[0].id for node in ast.parse(cell.source).body}
-    (call,) = _calls(_code(path), "run_identity")
-    given = call.args[0]
-    assert isinstance(given, ast.Dict), "run_identity gets the parameters as a literal {name: name} dict"
-    assert {ast.literal_eval(k) for k in given.keys} == declared
-    assert all(ast.literal_eval(k) == v.id for k, v in zip(given.keys, given.values))
+    (call,) = _calls(_code(path), "received")
+    assert not call.args and {k.arg for k in call.keywords} == declared
+    assert all(isinstance(k.value, ast.Name) and k.value.id == k.arg for k in call.keywords)
+
+
+STAGE_OF = {
+    "01_preprocessing": "preprocess",
+    "02_training": "train",
+    "03_validation": "validate",
+    "04_prediction": "predict",
+}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_a_notebook_runs_its_stage_in_one_call_and_indexes_no_parameter_dict(path):
+    tree = _code(path)
+    calls = [
+        n for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and getattr(n.func.value, "id", "") == "stages"
+    ]  # fmt: skip
+    assert [c.func.attr for c in calls] == [STAGE_OF[path.stem]]
+    cell = next(c for c in nbformat.read(path, as_version=4).cells if "parameters" in c.metadata.get("tags", []))
+    names = {node.targets[0].id for node in ast.parse(cell.source).body}
+    indexed = [
+        n.value.id for n in ast.walk(tree) if isinstance(n, ast.Subscript) and getattr(n.value, "id", "") in names
+    ]
+    assert not indexed, f"indexes the papermill dict(s) {indexed}: use the typed sections of `received`"
+    written = [n for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr in ("save_and_show", "save_figure")]
+    assert not written and not _calls(tree, "atomic_write_json"), "a notebook writes no result file itself"

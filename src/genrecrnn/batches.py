@@ -19,6 +19,11 @@ from genrecrnn.features import FeatureConfig
 from genrecrnn.store import FeatureStore
 
 
+def steps_per_epoch(n_frames: int, *, batch_size: int) -> int:
+    """Batches (optimizer steps) in one epoch over `n_frames` frames: the last batch may be short."""
+    return math.ceil(n_frames / batch_size)
+
+
 class FrameBatches(keras.utils.PyDataset):
     """Batches of (frames, one-hot labels) read from a memory-mapped array by row index.
 
@@ -82,12 +87,16 @@ class FrameBatches(keras.utils.PyDataset):
         )
 
     def __len__(self) -> int:
-        return math.ceil(len(self.rows) / self.batch_size)
+        return steps_per_epoch(len(self.rows), batch_size=self.batch_size)
 
-    def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+    def batch_positions(self, i: int) -> np.ndarray:
+        """Positions (into `rows` and `labels`) of batch `i` of this epoch, in the order its frames are read."""
         pick = self.order[i * self.batch_size : (i + 1) * self.batch_size]
         # Reading rows in file order keeps memmap access sequential; the batch's membership is random.
-        pick = pick[np.argsort(self.rows[pick])]
+        return pick[np.argsort(self.rows[pick])]
+
+    def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        pick = self.batch_positions(i)
         rows, y = self.rows[pick], self.onehot[self.labels[pick]]
         if self.augment is None:
             return np.asarray(self.frames[rows]), y

@@ -23,21 +23,12 @@ log = logging.getLogger("genrecrnn")
 
 def cmd_data(args: argparse.Namespace) -> int:
     """Data stage: generate or index the data set, write manifest, split and genre list."""
+    from genrecrnn import stages
     from genrecrnn.config import load_params
-    from genrecrnn.dataset import prepare_dataset
-    from genrecrnn.dvcfile import DVC_FILE, check_user_files
 
     params = load_params(args.params)
-    dvc_yaml = Path(args.params).resolve().parent / DVC_FILE
-    if dvc_yaml.is_file():  # in a DVC project: its data stage must depend on the user files it reads
-        check_user_files(dvc_yaml, params.data)
-    manifest, split, missing = prepare_dataset(
-        params.data,
-        out_dir=params.paths.dataset,
-        genres=params.genres,
-        sample_rate=params.sample_rate,
-        seed=params.seed,
-    )
+    result = stages.data(params, root=Path(args.params).resolve().parent)
+    manifest, split, missing = result.manifest, result.split, result.missing
     bad = manifest[manifest["status"] != "ok"]
     for _, row in bad.iterrows():
         log.warning("left out: %s", row["reason"])
@@ -75,21 +66,11 @@ def cmd_notebook(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Report stage: gather the executed notebooks into results/report.html."""
+    from genrecrnn import stages
     from genrecrnn.config import find_project_root, load_params
-    from genrecrnn.notebooks import executed_notebooks
-    from genrecrnn.report import REPORT_FILE, build_report
 
     root = find_project_root()
-    params = load_params(root / "params.yaml")
-    results = root / params.paths.results
-    out = build_report(
-        executed_notebooks(root, params),
-        results / REPORT_FILE,
-        results=results,
-        dataset=root / params.paths.dataset,
-        data=params.data,
-        n_boot=params.validate.n_boot,
-    )
+    out = stages.report(load_params(root / "params.yaml"), root=root)
     print(f"report: {out.relative_to(root)}")
     return 0
 

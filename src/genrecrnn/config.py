@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, get_args, get_type_hints
 
 import yaml
-from pydantic import ConfigDict, Field, Strict, ValidationError, model_validator
+from pydantic import ConfigDict, Field, Strict, TypeAdapter, ValidationError, model_validator
 from pydantic.dataclasses import dataclass
 
 from genrecrnn.errors import ConfigError
@@ -283,6 +283,51 @@ def section_of(name: str, values: Any, *, source: str = PARAMS_FILE) -> Any:
     if not dataclasses.is_dataclass(kind):
         raise ConfigError(f"{source}: {name!r} is not a params.yaml section; sections: {', '.join(SECTIONS)}")
     return parse_section(kind, values, name=name, source=source)
+
+
+class Received:
+    """What a notebook received from papermill, typed: each params.yaml key it declared, as its section class.
+
+    Built once by :func:`received`, in the cell after the parameters cell; attributes are the keys
+    (``p.paths.results``, ``p.validate.n_boot``, ``p.seed``), so no later cell indexes a dict; ``given``
+    keeps the plain values for the run identity (genrecrnn.provenance.run_identity hashes what was received).
+    """
+
+    def __init__(self, values: dict[str, Any], given: dict[str, Any]) -> None:
+        self._values = dict(values)
+        self.given = dict(given)  # the plain values as received: what a stage's run identity hashes
+
+    def __getattr__(self, name: str) -> Any:
+        values = self.__dict__.get("_values", {})
+        if name in values:
+            return values[name]
+        raise ConfigError(f"{name!r} was not received; this notebook declares {', '.join(values) or 'nothing'}")
+
+    def __repr__(self) -> str:
+        return f"Received({', '.join(f'{k}={v!r}' for k, v in self._values.items())})"
+
+
+def received(source: str = "papermill parameters", **values: Any) -> Received:
+    """The params.yaml keys a notebook declared (papermill's plain values), each validated as its typed class.
+
+    Sections ("paths", "train", ...) become their section class, shared keys ("seed", "sample_rate",
+    "genres") are checked against Params' field types; an unknown key raises ConfigError naming the keys
+    params.yaml has.
+    """
+    hints = get_type_hints(Params, include_extras=True)
+    unknown = sorted(set(values) - set(hints))
+    if unknown:
+        raise ConfigError(f"{source}: unknown key(s) {', '.join(unknown)}; params.yaml has {', '.join(hints)}")
+    typed = {}
+    for name, value in values.items():
+        if name in SECTIONS:
+            typed[name] = section_of(name, value, source=source)
+        else:
+            try:
+                typed[name] = TypeAdapter(hints[name]).validate_python(value)
+            except ValidationError as err:
+                raise ConfigError(f"{source}: {name}: {err.errors()[0]['msg']}, got {value!r}") from None
+    return Received(typed, values)
 
 
 def _missing_keys(cls: type, values: dict, prefix: str) -> list[str]:

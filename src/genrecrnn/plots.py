@@ -121,6 +121,64 @@ def training_curves(history: pd.DataFrame) -> plt.Figure:
     return fig
 
 
+def learning_rate_curve(schedule: pd.DataFrame, *, kept_epoch: int, epochs_run: int) -> plt.Figure:
+    """The learning rate per epoch (train.schedule_per_epoch's table; epochs 1-based), the kept epoch and, if
+    training stopped early, the last epoch run marked."""
+    fig, ax = plt.subplots(figsize=(6, 2.8), constrained_layout=True)
+    ax.plot(schedule["epoch"], schedule["learning_rate"], marker="o", label="mean over the epoch's steps")
+    ax.axvline(kept_epoch, color="grey", ls="--", label="kept epoch")
+    if epochs_run < len(schedule):
+        ax.axvline(epochs_run, color="tab:red", ls=":", label="last epoch run (early stop)")
+    ax.set(xlabel="epoch", ylabel="learning rate", title="Learning-rate schedule", xticks=epoch_ticks(len(schedule)))
+    ax.set_xlim(0.5, len(schedule) + 0.5)
+    ax.set_ylim(bottom=0)
+    legend_outside(ax, fontsize="small")
+    return fig
+
+
+def _label_text(onehot: np.ndarray, genres: Sequence[str]) -> str:
+    """A (possibly mixed) label as "blues" or "blues 0.8 + rock 0.2", largest share first."""
+    order = [i for i in np.argsort(-onehot) if onehot[i] > 0.005]
+    if len(order) == 1:
+        return genres[order[0]]
+    return " + ".join(f"{genres[i]} {onehot[i]:.2f}" for i in order)
+
+
+def augmented_batch(
+    original: np.ndarray,
+    augmented: np.ndarray,
+    *,
+    labels: np.ndarray,
+    mixed_labels: np.ndarray,
+    genres: Sequence[str],
+    cfg: FeatureConfig,
+) -> plt.Figure:
+    """Stored frames (top row) above the same frames as training saw them (bottom row): (n, time, mels) log-mels in dB,
+    time in s, mel band index up; titles give each frame's genre, and its label after mixup below."""
+    n = len(original)
+    fig, axes = plt.subplots(
+        2, n, figsize=(2.6 * n, 5), squeeze=False, sharex=True, sharey=True, constrained_layout=True
+    )
+    low = min(float(original.min()), float(augmented.min()))
+    high = max(float(original.max()), float(augmented.max()))
+    seconds = original.shape[1] * cfg.hop_length / cfg.sample_rate
+    for j in range(n):
+        for row, (frames, title) in enumerate(
+            ((original, _label_text(labels[j], genres)), (augmented, _label_text(mixed_labels[j], genres)))
+        ):
+            ax = axes[row, j]
+            img = ax.imshow(
+                frames[j].T, origin="lower", aspect="auto", vmin=low, vmax=high, cmap="magma",
+                extent=(0, seconds, 0, frames.shape[2]),
+            )  # fmt: skip
+            ax.set_title(title, fontsize="small")
+        axes[1, j].set_xlabel("time (s)")
+    axes[0, 0].set_ylabel("stored frame\nmel band")
+    axes[1, 0].set_ylabel("augmented\nmel band")
+    fig.colorbar(img, ax=axes, label="dB", shrink=0.8)
+    return fig
+
+
 def confusion_heatmap(
     cm: pd.DataFrame, *, model: str = "CRNN", scope: str = SCOPE, title: str | None = None
 ) -> plt.Figure:

@@ -209,6 +209,44 @@ def run_length(train: TrainParams, steps_per_epoch: int) -> tuple[int, int, int]
     return epochs, round(train.warmup_epochs * scale), max(1, round(train.patience * scale)) if train.patience else 0
 
 
+def schedule_per_epoch(train: TrainParams, *, steps_per_epoch: int) -> pd.DataFrame:
+    """The learning rate of every planned epoch (1-based): `epoch`, `learning_rate` (mean over the epoch's steps)
+    and `first_step` (at its first step), from the schedule train_crnn builds for `steps_per_epoch` batches."""
+    epochs, warmup_epochs, _ = run_length(train, steps_per_epoch)
+    schedule = learning_rate_schedule(
+        train.learning_rate, epochs=epochs, warmup_epochs=warmup_epochs, steps_per_epoch=steps_per_epoch
+    )
+    rates = np.array([float(schedule(step)) for step in range(epochs * steps_per_epoch)]).reshape(epochs, -1)
+    return pd.DataFrame(
+        {"epoch": np.arange(1, epochs + 1), "learning_rate": rates.mean(axis=1), "first_step": rates[:, 0]}
+    )
+
+
+def augmentation_example(
+    store: FeatureStore, *, train: TrainParams, seed: int, n_genres: int, count: int = 4
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The first `count` frames of the first training batch as train_crnn feeds it (same seed, augmentation, fill):
+    (stored frames, augmented frames) each (count, time, mels) in dB, (their one-hot labels, the labels after mixup)."""
+    seed = seed if train.seed is None else train.seed
+    rows = store.split("train")
+    mean, _ = input_statistics(store.frames, rows["row"].to_numpy(), per_band=train.input_norm == "band", seed=seed)
+    batches = FrameBatches.of_split(
+        store, rows, n_classes=n_genres, batch_size=train.batch_size, shuffle=True, seed=seed,
+        augment=_augment_of(train), fill=mean,
+    )  # fmt: skip
+    batches.skip_epochs(1)  # Keras's fit advances a PyDataset by one epoch before the first (see train_crnn)
+    pick = batches.batch_positions(0)[:count]
+    x, y = batches[0]
+    original = np.asarray(store.frames[batches.rows[pick]])
+    return original, x[:count], batches.onehot[batches.labels[pick]], y[:count]
+
+
+def _augment_of(train: TrainParams) -> AugmentParams | None:
+    """train.augment at its strength, or None when every augmentation is off (the plain loader)."""
+    augment = train.augment.at_strength()
+    return None if augment == AugmentParams() else augment
+
+
 def run_id(*parts: object) -> str:
     """Short stable hash of the settings that define a training run (names its checkpoint folder)."""
     return hashlib.sha1(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:12]
@@ -247,8 +285,7 @@ def train_crnn(
     """
     model, train = section_of("model", model), section_of("train", train)
     seed = seed if train.seed is None else train.seed  # data and split keep the top-level seed (data stage)
-    augment = train.augment.at_strength()
-    augment = None if augment == AugmentParams() else augment  # all off: the plain loader
+    augment = _augment_of(train)
     train_rows, val = store.split("train"), store.split("val")
     if train_rows.empty or val.empty:
         raise DataError("the feature store has no train or no val frames; check the split (data stage)")
