@@ -98,7 +98,7 @@ def test_missing_or_broken_model_says_how_to_make_one(tmp_path):
     with pytest.raises(ModelError, match="dvc repro"):
         load_model(tmp_path / "none.keras")
     (tmp_path / "junk.keras").write_text("not a zip")
-    with pytest.raises(ModelError, match="cannot load as a Keras model"):
+    with pytest.raises(ModelError, match="not a readable Keras model file"):
         load_model(tmp_path / "junk.keras")
 
 
