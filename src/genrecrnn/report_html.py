@@ -46,8 +46,9 @@ FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec(
         "per_genre_f1",
         "summary",
-        "F1 per genre on the test clips (n = test clips of the genre), the CRNN's bars beside the baseline's where "
-        "both are drawn. The shortest bars are the genres it finds hardest.",
+        "F1 per genre on the test clips (n = test clips of the genre), the CRNN's bars beside each baseline's. "
+        "Where the CRNN's bar is not above the rhythm/harmony baseline's, it learned no more for that genre than "
+        "clip statistics of rhythm and harmony give.",
     ),
     FigureSpec(
         "logmel_examples",
@@ -255,10 +256,11 @@ def summary_html(
     n_genres = counts.shape[1] - 1
     return f"""{_CSS}<div class="gc-summary" id="summary">
 <h1>genrecrnn: summary</h1>
-<p>The CRNN against two classical baselines on the same {int(metrics["n_clips"])} test clips: the MFCC baseline
-(MFCC statistics + logistic regression, timbre only) and the rhythm/harmony baseline (MFCC statistics plus
-key-invariant chroma, onset, tempo and beat-relative onset autocorrelation; logistic regression or RBF SVM
-chosen on the validation clips) ({int(metrics["n_frames"])} frames); chance is {1 / max(n_genres, 1):.2f}.</p>
+<p>The CRNN against two classical baselines on the same {int(metrics["n_clips"])} test clips
+({int(metrics["n_frames"])} frames); chance is {1 / max(n_genres, 1):.2f}. The MFCC baseline (MFCC statistics +
+logistic regression) hears timbre only; the rhythm/harmony baseline (MFCC statistics plus key-invariant chroma,
+onset strength, tempo and beat-relative onset autocorrelation; logistic regression or RBF SVM chosen on the
+validation clips) also hears what genres differ by.</p>
 <div class="gc-row"><div>
 <h2>Results</h2>
 {_table(headline_table(metrics))}
