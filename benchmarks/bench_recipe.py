@@ -26,6 +26,9 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
 from common import ROOT, machine, table  # noqa: E402
 from genrecrnn.config import Params  # noqa: E402
 
@@ -91,10 +94,23 @@ def prepare(work: Path, params: Params) -> Path:
     return folder
 
 
-def split_scores(model, store, params: Params, split: str, audio: dict) -> dict:
-    """CRNN and both baselines' clip accuracy on one split's clips, with paired tests (keys prefixed by split)."""
-    import numpy as np
+def shifted_probabilities(model, store, rows) -> np.ndarray:
+    """CRNN probabilities per clip of `rows` (frame index rows) averaged over the grid's frames and the frames
+    half a frame later (test-time averaging over shifted windows), in clip_table's clip order."""
+    from genrecrnn.features import shifted_frames
+    from genrecrnn.model import predict_frames
 
+    out = []
+    for _, part in rows.groupby("track_id", sort=False):
+        grid = np.asarray(store.frames[part.sort_values("frame_index")["row"].to_numpy()])
+        both = np.concatenate([grid, shifted_frames(grid, offset=grid.shape[1] // 2)])
+        out.append(predict_frames(model, both).mean(axis=0))
+    return np.stack(out)
+
+
+def split_scores(model, store, params: Params, split: str, audio: dict) -> tuple[dict, dict]:
+    """CRNN (also with shifted windows) and both baselines' clip accuracy on one split's clips, with paired tests
+    (keys prefixed by split); and the clip labels and probabilities, for the fusion row."""
     from genrecrnn.baseline import BASELINES, baseline_probabilities
     from genrecrnn.model import predict_frames
     from genrecrnn.scorecard import align_with_baseline, clip_table
@@ -103,7 +119,14 @@ def split_scores(model, store, params: Params, split: str, audio: dict) -> dict:
     rows = store.split(split).reset_index(drop=True)
     probs = predict_frames(model, np.asarray(store.frames[rows["row"].to_numpy()]))
     clips = clip_table(rows, probs, genres=params.genres)
-    out = {f"{split}_crnn": float(np.mean(clips["predicted_label"] == clips["label"])), f"n_{split}": len(clips)}
+    columns = [f"p_{g}" for g in params.genres]
+    labels = clips["label"].to_numpy()
+    out = {f"{split}_crnn": float(np.mean(clips["predicted_label"] == labels)), f"n_{split}": len(clips)}
+    shifted = store.config.hop_columns == store.config.frame_columns  # shifted windows need joined frames
+    if shifted:
+        tta = shifted_probabilities(model, store, rows.set_index("track_id").loc[clips["track_id"]].reset_index())
+        out[f"{split}_crnn_tta"] = float(np.mean(tta.argmax(axis=1) == labels))
+    kept = {"labels": labels, "crnn": clips[columns].to_numpy()}
     for name in BASELINES:
         table, base_p = baseline_probabilities(
             store, n_genres=len(params.genres), seed=params.seed, split=split, name=name, audio=audio
@@ -115,6 +138,20 @@ def split_scores(model, store, params: Params, split: str, audio: dict) -> dict:
             f"{split}_diff_{name}": paired["accuracy_diff"],
             f"{split}_p_{name}": paired["mcnemar_p"],
         }
+        kept[name] = base_p[table["track_id"].reset_index(drop=True).pipe(pd.Index).get_indexer(clips["track_id"])]
+    return out, kept
+
+
+def fusion_scores(val: dict, test: dict | None, *, baseline: str = "rhythm_harmony") -> dict:
+    """The fusion row: CRNN and `baseline` clip probabilities fused with a weight fitted on val; test if given."""
+    from genrecrnn.combine import fit_fusion_weight, fuse
+
+    weight = fit_fusion_weight(val["crnn"], val[baseline], val["labels"])
+    out = {"fusion_weight": weight}
+    for split, kept in (("val", val), ("test", test)):
+        if kept is not None:
+            fused = fuse(kept["crnn"], kept[baseline], weight=weight)
+            out[f"{split}_fusion"] = float(np.mean(fused.argmax(axis=1) == kept["labels"]))
     return out
 
 
@@ -132,8 +169,10 @@ def run(params: Params, folder: Path, *, final: bool) -> dict:
     )  # fmt: skip
     seconds = time.perf_counter() - start
     chosen = history.loc[history["selected"]].iloc[0]
+    val_scores, val_kept = split_scores(model, store, params, "val", audio)
+    test_scores, test_kept = split_scores(model, store, params, "test", audio) if final else ({}, None)
     result = {
-        **split_scores(model, store, params, "val", audio),
+        **val_scores,
         "epoch": int(chosen["epoch"]) + 1,
         "epochs": len(history),
         "train_acc": float(chosen["accuracy"]),
@@ -141,7 +180,7 @@ def run(params: Params, folder: Path, *, final: bool) -> dict:
         "train_curve": [round(float(v), 3) for v in history["accuracy"]],
         "s_per_epoch": seconds / len(history),
     }
-    return result | (split_scores(model, store, params, "test", audio) if final else {})
+    return result | test_scores | fusion_scores(val_kept, test_kept)
 
 
 def folder_overrides(root: Path, group_file: Path | None) -> dict:
@@ -211,12 +250,14 @@ def main() -> None:
                     load_params(ROOT / "params.yaml"), base | dict(parse_override(o) for o in overrides)
                 )
                 result = run(params, prepare(args.work, params), final=args.final)
-                row = [size or "all", seed, name, result["val_crnn"], result["val_baseline"],
-                       result["val_rhythm_harmony"], f"{result['epoch']}/{result['epochs']}", result["train_acc"],
+                row = [size or "all", seed, name, result["val_crnn"], result.get("val_crnn_tta", "-"),
+                       result["val_baseline"], result["val_rhythm_harmony"], result["val_fusion"],
+                       result["fusion_weight"], f"{result['epoch']}/{result['epochs']}", result["train_acc"],
                        result["s_per_epoch"]]  # fmt: skip
                 if args.final:
-                    row += [result["test_crnn"]]
+                    row += [result["test_crnn"], result.get("test_crnn_tta", "-")]
                     row += [result[f"test{k}_{b}"] for b in BASES for k in ("", "_diff", "_p")]
+                    row += [result["test_fusion"]]
                 rows.append(row)
                 print(table(header, [row]).splitlines()[-1], flush=True)
                 if args.json:
@@ -227,9 +268,12 @@ def main() -> None:
 
 
 BASES = ("baseline", "rhythm_harmony")  # genrecrnn.baseline.BASELINES
-HEADER = ["clips/genre", "seed", "variant", "val CRNN", "val MFCC", "val rhythm/harmony", "epoch kept",
-          "train acc there", "s/epoch"]  # fmt: skip
-TEST_HEADER = ["test CRNN", "test MFCC", "diff", "McNemar p", "test rhythm/harmony", "diff", "McNemar p"]
+# "shifted": the CRNN's clip probabilities averaged over the grid's frames and frames half a frame later;
+# "fusion": CRNN and rhythm/harmony baseline probabilities fused with the weight (CRNN share) fitted on val.
+HEADER = ["clips/genre", "seed", "variant", "val CRNN", "val shifted", "val MFCC", "val rhythm/harmony",
+          "val fusion", "fusion weight", "epoch kept", "train acc there", "s/epoch"]  # fmt: skip
+TEST_HEADER = ["test CRNN", "test shifted", "test MFCC", "diff", "McNemar p", "test rhythm/harmony", "diff",
+               "McNemar p", "test fusion"]  # fmt: skip
 
 if __name__ == "__main__":
     main()

@@ -369,8 +369,10 @@ def main() -> None:
         loader, memory = f"candidate+augment{suffix}", f"candidate+augment{IN_MEMORY}{suffix}"
         if loader in steady and memory in steady:
             wait = 1 - steady[memory] / steady[loader]  # below 0: no wait measurable above the noise
-            print(f"batch wait {label}: {100 * wait:.1f}% of step time (augmented loader {steady[loader]:.2f} "
-                  f"s/epoch vs the same fit on batches in memory {steady[memory]:.2f} s/epoch; target <= 5%)")
+            print(
+                f"batch wait {label}: {100 * wait:.1f}% of step time (augmented loader {steady[loader]:.2f} "
+                f"s/epoch vs the same fit on batches in memory {steady[memory]:.2f} s/epoch; target <= 5%)"
+            )
     under_load = [r["key_shift_ms"] for v, rs in runs.items() for r in rs if r["key_shift_ms"] is not None]
     if under_load:
         print(f"key_shift on a {BATCH_SIZE}-frame batch beside the load and the training process: "

@@ -92,3 +92,17 @@ def test_chroma_bands_follow_the_mel_bands_and_name_the_pitch_class_of_a_tone():
     assert set(np.argmax(chroma, axis=0)) == {9}
     silent = logmel(np.zeros(SR, np.float32), cfg=with_chroma)[plain.n_mels :]
     assert np.all(silent == 0.0)  # silence: no pitch class, not NaN
+
+
+def test_shifted_frames_are_the_grid_cut_later():
+    from genrecrnn.features import frame_spectrogram, shifted_frames
+
+    cfg = FeatureConfig(frame_seconds=1.0, frame_hop_seconds=1.0)
+    spec = np.random.default_rng(0).standard_normal((cfg.n_mels, 5 * cfg.frame_columns)).astype(np.float32)
+    grid = frame_spectrogram(spec, cfg=cfg)
+    offset = cfg.frame_columns // 2
+    expected = frame_spectrogram(spec[:, offset:], cfg=cfg)[: len(grid) - 1]
+    np.testing.assert_array_equal(shifted_frames(grid, offset=offset), expected)
+    assert shifted_frames(grid[:1], offset=offset).shape == (0, *cfg.frame_shape)
+    with pytest.raises(ValueError, match="offset"):
+        shifted_frames(grid, offset=0)

@@ -163,6 +163,21 @@ def frame_spectrogram(spec: np.ndarray, *, cfg: FeatureConfig) -> np.ndarray:
     return np.ascontiguousarray(windows.transpose(1, 2, 0))
 
 
+def shifted_frames(frames: np.ndarray, *, offset: int) -> np.ndarray:
+    """Frames cut `offset` columns later from one clip's consecutive frames (n, time, bands): (n - 1, time, bands).
+
+    Only for non-overlapping frames (frame_hop_seconds = frame_seconds), whose rows join into the clip's
+    spectrogram; test-time averaging over shifted windows reads these beside the grid's frames.
+    """
+    n, columns, bands = frames.shape
+    if not 0 < offset < columns:
+        raise ValueError(f"offset must be 1..{columns - 1} columns, got {offset}")
+    joined = frames.reshape(n * columns, bands)
+    if n < 2:
+        return frames[:0]
+    return np.stack([joined[offset + k * columns : offset + (k + 1) * columns] for k in range(n - 1)])
+
+
 def clip_frames(y: np.ndarray, *, cfg: FeatureConfig, name: str = "signal") -> np.ndarray:
     """Multiframe log-mel of a mono clip: (n_frames, frame_columns, n_mels); AudioError if shorter than a frame."""
     if len(y) < cfg.min_samples:
