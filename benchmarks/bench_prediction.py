@@ -41,7 +41,8 @@ from genrecrnn.audio import audio_info
 from genrecrnn.classifier import Classifier, load_classifier, metadata_path, save_classifier
 from genrecrnn.features import FeatureConfig, clip_frames
 from genrecrnn.inference import PredictionRun, predict_file
-from genrecrnn.model import MODEL_FILE, build_crnn, frame_predictor, predict_frames
+from genrecrnn.model import build_crnn, frame_predictor, predict_frames
+from genrecrnn.outputs import MODEL_FILE
 from genrecrnn.synth import GTZAN_GENRES, clip_seed, synth_clip
 
 FILE_SR = 44100

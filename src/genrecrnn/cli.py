@@ -155,7 +155,7 @@ def _check_output(path: Path, *, flag: str, example: str, suffixes: tuple[str, .
 def _predict_defaults() -> tuple[Path | None, PredictParams]:
     """Model path and `predict` section (windows in s, top-k) of the project's params.yaml; outside one, defaults."""
     from genrecrnn.config import PredictParams, find_project_root, load_params
-    from genrecrnn.model import MODEL_FILE
+    from genrecrnn.outputs import MODEL_FILE
 
     try:
         root = find_project_root()
