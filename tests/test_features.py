@@ -92,3 +92,15 @@ def test_chroma_bands_follow_the_mel_bands_and_name_the_pitch_class_of_a_tone():
     assert set(np.argmax(chroma, axis=0)) == {9}
     silent = logmel(np.zeros(SR, np.float32), cfg=with_chroma)[plain.n_mels :]
     assert np.all(silent == 0.0)  # silence: no pitch class, not NaN
+
+
+def test_warm_caches_builds_what_the_settings_need():
+    from genrecrnn.features import _chroma_basis, _mel_basis, _window, warm_caches
+
+    for cached in (_window, _mel_basis, _chroma_basis):
+        cached.cache_clear()
+    warm_caches(FeatureConfig(sample_rate=8000, n_fft=256, hop_length=64, n_mels=16))
+    assert (_window.cache_info().currsize, _mel_basis.cache_info().currsize) == (1, 1)
+    assert _chroma_basis.cache_info().currsize == 0
+    warm_caches(FeatureConfig(sample_rate=8000, n_fft=256, hop_length=64, n_mels=16, chroma=True))
+    assert _chroma_basis.cache_info().currsize == 1
