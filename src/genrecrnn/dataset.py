@@ -284,11 +284,6 @@ def prepare_dataset(
     check_genres(files["genre"].unique(), genres, root=root if source != "synthetic" else out_dir)
     official = files.pop("split") if source == "fma" else None
     manifest = build_manifest(files, genres=genres, min_seconds=data.min_seconds, progress=progress)
-    if split_file and group_file:
-        raise DataError(
-            f"data.split_file ({split_file}) and data.group_file ({group_file}) are both set: a split file fixes "
-            "every file's split, so the group file would be ignored; clear one of them"
-        )
     missing: list[str] = []
     if split_file:
         split, missing = read_split_file(split_file, manifest)
