@@ -28,15 +28,11 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-# isort: split
-import genrecrnn  # noqa: F401 - before keras: TensorFlow's start-up lines stay off stderr (genrecrnn.quiet)
-
-# isort: split
 import numpy as np
 import soundfile as sf
 import soxr
 
-from common import ROOT, in_fresh_process, machine, status_mb, table
+from common import ROOT, in_fresh_process, machine, status_mb, table  # first: installs genrecrnn.quiet's hook
 from genrecrnn.audio import audio_info
 from genrecrnn.classifier import Classifier, load_classifier, metadata_path, save_classifier
 from genrecrnn.features import FeatureConfig, clip_frames

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from genrecrnn import quiet
 from genrecrnn.config import (
     DataParams,
     FeaturesParams,
@@ -41,6 +42,9 @@ from genrecrnn.outputs import (
 from genrecrnn.provenance import run_identity
 
 log = logging.getLogger(__name__)
+# The notebooks' entry: each imports this module before anything that imports tensorflow, and the stages import
+# it lazily, so its start-up lines stay off the executed notebooks (genrecrnn.quiet; the CLI installs it in main).
+quiet.install()
 
 
 def _figure(fig: Any, results: Path, stem: str) -> Path:
