@@ -28,20 +28,17 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-# isort: split
-import genrecrnn  # noqa: F401 - before keras: TensorFlow's start-up lines stay off stderr (genrecrnn.quiet)
-
-# isort: split
 import numpy as np
 import soundfile as sf
 import soxr
 
-from common import ROOT, in_fresh_process, machine, status_mb, table
+from common import ROOT, in_fresh_process, machine, status_mb, table  # first: installs genrecrnn.quiet's hook
 from genrecrnn.audio import audio_info
 from genrecrnn.classifier import Classifier, load_classifier, metadata_path, save_classifier
 from genrecrnn.features import FeatureConfig, clip_frames
 from genrecrnn.inference import PredictionRun, predict_file
-from genrecrnn.model import MODEL_FILE, build_crnn, frame_predictor, predict_frames
+from genrecrnn.model import build_crnn, frame_predictor, predict_frames
+from genrecrnn.outputs import MODEL_FILE
 from genrecrnn.synth import GTZAN_GENRES, clip_seed, synth_clip
 
 FILE_SR = 44100

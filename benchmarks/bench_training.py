@@ -233,11 +233,13 @@ def run_variant(variant: str, folder: str, epochs: int, seed: int = 0) -> dict:
         augment = {}
         if lever == "augment":
             from genrecrnn.config import load_params
+            from genrecrnn.features import FeatureConfig
 
             clip_end = (rows + 1) % 10 == 0  # the random frames stand for clips of 10 frames of 3 s
             augment = {
                 "augment": load_params(Path(__file__).parents[1] / "params.yaml").train.augment,
                 "next_rows": np.where(clip_end, rows, rows + 1),
+                "feature_config": FeatureConfig(),  # the framing FRAME_SHAPE stands for
                 "workers": 2,
             }
         batches = FrameBatches(

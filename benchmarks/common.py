@@ -10,7 +10,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import genrecrnn  # noqa: F401 - installs genrecrnn.quiet's hook: TensorFlow's start-up lines stay off the output
+from genrecrnn import quiet
+
+quiet.install()  # before anything imports tensorflow: its start-up lines stay off the output
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -85,6 +85,14 @@ def test_bad_values_name_the_key(params, dotted, value, message):
         with_overrides(params, {dotted: value})
 
 
+def test_split_file_and_group_file_together_are_refused_on_loading(values, tmp_path):
+    """Before the data stage indexes a collection: a split file fixes every split, a group file would be ignored."""
+    values["data"].update(split_file="splits.csv", group_file="artists.csv")
+    message = "data: split_file (splits.csv) and group_file (artists.csv) are both set: a split file fixes every"
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_params(write(tmp_path, values))
+
+
 def test_unknown_key_is_named_with_the_allowed_ones(values, tmp_path):
     values["train"]["epoch"] = 3
     allowed = r"allowed here: train.seed, train.epochs, train.steps, train.batch_size"

@@ -209,20 +209,6 @@ def test_split_file_listing_a_file_twice_with_different_splits_is_an_error(tmp_p
         read_split_file(_write_csv(tmp_path / "bad.csv", conflicting, ["file", "split"]), manifest)
 
 
-def test_split_file_and_group_file_together_are_refused(tmp_path):
-    from genrecrnn.config import DataParams
-    from genrecrnn.dataset import prepare_dataset
-
-    root = make_collection(tmp_path / "c", per_genre=3)
-    split_csv = _write_csv(tmp_path / "s.csv", [("blues.00000.wav", "test")], ["file", "split"])
-    groups_csv = _write_csv(tmp_path / "g.csv", [("blues.00000.wav", "a")], ["file", "group"])
-    with pytest.raises(DataError, match="both set: a split file fixes every file's split, so the group file would"):
-        prepare_dataset(
-            DataParams(source="folder", root=str(root), split_file=str(split_csv), group_file=str(groups_csv)),
-            out_dir=tmp_path / "out", genres=GENRES, sample_rate=22050, seed=0, progress=False,
-        )  # fmt: skip
-
-
 def test_identical_recordings_always_land_in_one_split(tmp_path):
     from genrecrnn.split import duplicate_recordings
 

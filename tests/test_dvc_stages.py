@@ -1,4 +1,5 @@
-"""dvc.yaml: every stage's code deps cover the package modules its notebook or command imports, by construction."""
+"""dvc.yaml: every stage's code deps cover the package modules its notebook or command imports, by construction;
+its outs are the output contract (genrecrnn.outputs)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import nbformat
 import pytest
 import yaml
 
+from genrecrnn import outputs
 from genrecrnn.config import Params, as_dict, load_params
 
 from conftest import ROOT
@@ -213,3 +215,45 @@ def test_dvc_plots_show_renders_offline(tmp_path):
     assert not REMOTE_TAG.findall(page), "the plots page loads from the network: blank offline"
     for path in plots:
         assert re.search(rf"<img[^>]*src=\"static/[^\"]*{re.escape(Path(path).name)}\"", page), f"{path} not drawn"
+
+
+def _declared_outs(stage: dict) -> dict[str, set[str]]:
+    """A stage's outs and metrics by the paths.* key they sit under: "results" -> {"metrics.json", ...};
+    a folder out (``${paths.models}``) is the empty name ""."""
+    found: dict[str, set[str]] = {}
+    for out in [*stage.get("outs", []), *stage.get("metrics", [])]:
+        path = out if isinstance(out, str) else next(iter(out))
+        match = re.fullmatch(r"\$\{paths\.(\w+)\}(?:/(.+))?", path)
+        assert match, f"out {path} is not under a paths.* folder"
+        found.setdefault(match.group(1), set()).add(match.group(2) or "")
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(_stages()))
+def test_stage_outs_are_the_output_contract(name):
+    declared, written = _declared_outs(_stages()[name]), outputs.stage_outputs(name)
+    for key in ("results", "models"):
+        files = declared.get(key, set())
+        if "" in files:  # the whole folder is the out: the contract names what the stage writes in it
+            assert files == {""} and written.get(key), f"stage {name} writes nothing in paths.{key}"
+        else:
+            assert files == set(written.get(key, [])), f"stage {name}: dvc.yaml's outs under paths.{key} differ"
+
+
+def test_the_contract_names_every_figure_the_report_captions_and_every_baseline():
+    from genrecrnn.baseline import BASELINES
+    from genrecrnn.classifier import metadata_path
+    from genrecrnn.report_html import FIGURES
+
+    assert {spec.stem for spec in FIGURES} == set(outputs.FIGURES)  # no caption of a figure no stage draws
+    assert set(outputs.BASELINE_FILES) == set(BASELINES)
+    assert metadata_path(outputs.MODEL_FILE).name == outputs.MODEL_SIDECAR
+    for name, stage in _stages().items():  # each notebook stage runs the notebook the contract names
+        parts = stage["cmd"].split()
+        assert (parts[2] if parts[1] == "notebook" else None) == outputs.NOTEBOOKS.get(name), name
+
+
+def test_the_contract_check_catches_a_stray_out():
+    stage = {**_stages()["validate"]}
+    stage["outs"] = [*stage["outs"], {"${paths.results}/old_table.csv": {"cache": False}}]
+    assert "old_table.csv" in _declared_outs(stage)["results"] - set(outputs.stage_outputs("validate")["results"])

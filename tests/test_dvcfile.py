@@ -15,10 +15,10 @@ from conftest import ROOT
 
 @pytest.fixture
 def project(tmp_path):
-    """A copy of dvc.yaml and params.yaml with a split file and a group file set."""
+    """A copy of dvc.yaml and params.yaml with a split file set (a group file cannot be set beside it)."""
     shutil.copy(ROOT / "dvc.yaml", tmp_path / "dvc.yaml")
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["data"].update(split_file="splits/published.csv", group_file="artists.csv")
+    params["data"].update(split_file="splits/published.csv")
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     return tmp_path
 
@@ -34,14 +34,14 @@ def test_deps_command_writes_them_and_dvc_reads_them_as_deps_of_the_data_stage(p
 
     before = (project / "dvc.yaml").read_text()
     assert main(["deps", "--params", str(project / "params.yaml")]) == 0
-    assert declared_user_files(project / "dvc.yaml") == ["splits/published.csv", "artists.csv"]
+    assert declared_user_files(project / "dvc.yaml") == ["splits/published.csv"]
     after = (project / "dvc.yaml").read_text()
-    assert after.replace("      - splits/published.csv\n      - artists.csv\n", "") == before  # nothing else
+    assert after.replace("      - splits/published.csv\n", "") == before  # nothing else
     Repo.init(str(project), no_scm=True)
     monkeypatch.chdir(project)  # DVC resolves a stage name against the working directory's dvc.yaml
     stage = Repo(str(project)).stage.collect("data")[0]
     deps = {str(d.def_path) for d in stage.deps}
-    assert {"src/genrecrnn", "splits/published.csv", "artists.csv"} <= deps
+    assert {"src/genrecrnn", "splits/published.csv"} <= deps
     # Unsetting them again empties the block: DVC would fail on a dep of "" (templating cannot drop it).
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["data"].update(split_file="", group_file="")
@@ -53,7 +53,7 @@ def test_deps_command_writes_them_and_dvc_reads_them_as_deps_of_the_data_stage(p
 def test_data_stage_refuses_to_run_while_dvc_yaml_lacks_a_set_file(project, capsys):
     assert main(["data", "--params", str(project / "params.yaml")]) == 1
     err = capsys.readouterr().err
-    assert "params.yaml sets ['splits/published.csv', 'artists.csv']" in err and "genrecrnn deps" in err
+    assert "params.yaml sets ['splits/published.csv']" in err and "genrecrnn deps" in err
     with pytest.raises(ConfigError, match=r"list user files \['x.csv'\] but params.yaml sets \[\]"):
         write_user_files(project / "dvc.yaml", ["x.csv"])
         check_user_files(project / "dvc.yaml", DataParams(split_file="", group_file=""))

@@ -106,3 +106,15 @@ def test_shifted_frames_are_the_grid_cut_later():
     assert shifted_frames(grid[:1], offset=offset).shape == (0, *cfg.frame_shape)
     with pytest.raises(ValueError, match="offset"):
         shifted_frames(grid, offset=0)
+
+
+def test_warm_caches_builds_what_the_settings_need():
+    from genrecrnn.features import _chroma_basis, _mel_basis, _window, warm_caches
+
+    for cached in (_window, _mel_basis, _chroma_basis):
+        cached.cache_clear()
+    warm_caches(FeatureConfig(sample_rate=8000, n_fft=256, hop_length=64, n_mels=16))
+    assert (_window.cache_info().currsize, _mel_basis.cache_info().currsize) == (1, 1)
+    assert _chroma_basis.cache_info().currsize == 0
+    warm_caches(FeatureConfig(sample_rate=8000, n_fft=256, hop_length=64, n_mels=16, chroma=True))
+    assert _chroma_basis.cache_info().currsize == 1

@@ -155,3 +155,12 @@ def test_warm_start_from_another_architecture_is_a_clear_error():
     wider = build_crnn(time_steps=32, n_mels=32, n_genres=4, params=ModelParams(filters=(16, 16, 16, 16, 16)))
     with pytest.raises(ModelError, match="layer conv1 has weights"):
         warm_start(small_model(), wider)
+
+
+def test_augmented_batches_need_the_feature_config_the_frames_were_cut_with():
+    from genrecrnn.config import AugmentParams
+
+    frames = np.zeros((4, 8, 4), np.float32)
+    with pytest.raises(ValueError, match="augmentation needs the feature_config the frames were cut with"):
+        FrameBatches(frames, np.arange(4), np.arange(4), n_classes=2, batch_size=2, shuffle=False,
+                     augment=AugmentParams(crop=False, stretch=0.0), next_rows=np.arange(4))  # fmt: skip

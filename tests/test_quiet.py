@@ -70,3 +70,15 @@ def test_verbose_lets_tensorflows_startup_logging_through(song_and_model, tmp_pa
     done = predict(["-v", "predict", str(song), "--model", str(model)], cwd=tmp_path)
     assert done.returncode == 0 and done.stdout.startswith(str(song))
     assert "oneDNN" in done.stderr or "cpu_feature_guard" in done.stderr or "absl" in done.stderr
+
+
+def test_importing_the_package_installs_no_hook_the_stages_entry_does():
+    """Quieting is explicit: the CLI's main and genrecrnn.stages (the notebooks' entry) install it, `import genrecrnn`
+    changes nothing in the interpreter."""
+    code = (
+        "import sys; import genrecrnn.config; from genrecrnn.quiet import _QuietTensorFlowFinder as F\n"
+        "hooked = lambda: any(isinstance(f, F) for f in sys.meta_path)\n"
+        "before = hooked(); import genrecrnn.stages; print(before, hooked())"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["False", "True"], done.stderr

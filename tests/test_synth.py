@@ -275,3 +275,15 @@ def test_shared_timbre_hides_the_genre_from_timbre_but_not_from_rhythm():
     (timbre_genre, _), (timbre_shared, rhythm_shared) = accuracies("genre"), accuracies("shared")
     assert timbre_shared < timbre_genre - 0.15  # chance is 0.1
     assert rhythm_shared > 0.3
+
+
+def test_synth_set_checks_its_arguments_once_and_makes_synth_clips_clips(monkeypatch):
+    calls = []
+    monkeypatch.setattr(synth, "check_args", lambda **kwargs: calls.append(kwargs))
+    clips = list(synth.synth_set(["rock", "jazz"], clips_per_genre=2, seed=5, seconds=0.2))
+    assert len(calls) == 1 and [(g, i) for g, i, _ in clips] == [("rock", 0), ("rock", 1), ("jazz", 0), ("jazz", 1)]
+    monkeypatch.undo()
+    for genre, index, y in clips:
+        np.testing.assert_array_equal(y, synth_clip(genre, seed=clip_seed(5, genre, index), seconds=0.2))
+    with pytest.raises(ConfigError, match="difficulty"):
+        synth.synth_set(["rock"], clips_per_genre=1, seed=0, difficulty=2.0)  # at the call, before any clip

@@ -57,13 +57,15 @@ class FrameBatches(keras.utils.PyDataset):
             raise ValueError(f"{len(rows)} rows but {len(labels)} labels")
         if augment is not None and augment.reads_next_frame and next_rows is None:
             raise ValueError("random crops and tempo jitter need next_rows (use FrameBatches.of_split)")
+        if augment is not None and feature_config is None:
+            raise ValueError("augmentation needs the feature_config the frames were cut with (FrameBatches.of_split)")
         self.frames, self.batch_size, self.shuffle, self.seed = frames, batch_size, shuffle, seed
         self.rows, self.labels = np.asarray(rows), np.asarray(labels, dtype=np.int64)
         self.onehot = np.eye(n_classes, dtype=np.float32)
         self.augment, self.next_rows = augment, next_rows
         # The framing the frames were cut with: frame hop, sample rate and columns per second for augmentation.
-        self.feature_config = feature_config or FeatureConfig()
-        hop = self.feature_config.hop_columns
+        self.feature_config = feature_config
+        hop = feature_config.hop_columns if feature_config is not None else 0
         # A strip is the frame plus the columns the next frame adds; gappy framings (hop > frame) add none.
         self.extra = hop if hop <= frames.shape[1] else 0
         self.fill = fill if fill is not None else np.zeros(frames.shape[2], np.float32)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from genrecrnn import quiet
 from genrecrnn.combine import COMBINE_METHODS
 from genrecrnn.errors import ConfigError, GenreCRNNError, ModelError, UsageError
 from genrecrnn.quiet import VERBOSE_ENV
@@ -155,7 +156,7 @@ def _check_output(path: Path, *, flag: str, example: str, suffixes: tuple[str, .
 def _predict_defaults() -> tuple[Path | None, PredictParams]:
     """Model path and `predict` section (windows in s, top-k) of the project's params.yaml; outside one, defaults."""
     from genrecrnn.config import PredictParams, find_project_root, load_params
-    from genrecrnn.model import MODEL_FILE
+    from genrecrnn.outputs import MODEL_FILE
 
     try:
         root = find_project_root()
@@ -232,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.verbose:  # read when tensorflow is first imported (genrecrnn.quiet), which happens after this
         os.environ[VERBOSE_ENV] = "1"
+    quiet.install()  # before any command imports tensorflow
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s")
     if not args.verbose:  # papermill's INFO lines repeat what `genrecrnn notebook` prints itself
         logging.getLogger("papermill").setLevel(logging.WARNING)

@@ -111,6 +111,15 @@ class DataParams:
             )
         return self
 
+    @model_validator(mode="after")
+    def _one_split_rule(self) -> DataParams:
+        if self.split_file and self.group_file:
+            raise ValueError(
+                f"split_file ({self.split_file}) and group_file ({self.group_file}) are both set: a split file fixes "
+                "every file's split, so the group file would be ignored; clear one of them"
+            )
+        return self
+
 
 @section
 class FeaturesParams:

@@ -30,7 +30,7 @@ from genrecrnn.errors import AudioError, DataError
 from genrecrnn.fileio import atomic_path, atomic_write_text
 from genrecrnn.fma import list_fma_files
 from genrecrnn.split import add_groups, read_split_file, split_table, stratified_split
-from genrecrnn.synth import GTZAN_GENRES, check_args, clip_seed, synth_clip
+from genrecrnn.synth import GTZAN_GENRES, synth_set
 
 MANIFEST_FILE = "manifest.csv"
 SPLIT_FILE = "split.csv"
@@ -225,16 +225,14 @@ def generate_dataset(
     progress: bool = True,
 ) -> list[Path]:
     """Write the synthetic set (genrecrnn.synth) as <root>/<genre>/<genre>.NNNNN.wav, mono PCM_16; paths in order."""
-    check_args(
-        genres=genres, seconds=seconds, sr=sr, difficulty=difficulty, timbre=timbre, clips_per_genre=clips_per_genre
+    clips = synth_set(
+        genres, clips_per_genre=clips_per_genre, seed=seed, seconds=seconds, sr=sr, difficulty=difficulty, timbre=timbre
     )
-    jobs = [(genre, index) for genre in genres for index in range(clips_per_genre)]
-    paths = []
-    for genre, index in tqdm(jobs, desc=f"synth -> {root}", unit="clip", disable=not progress):
-        clip = clip_seed(seed, genre, index)
-        signal = synth_clip(genre, seed=clip, seconds=seconds, sr=sr, difficulty=difficulty, timbre=timbre)
-        paths.append(_write_wav(clip_path(root, genre, index), signal, sr))
-    return paths
+    total = len(genres) * clips_per_genre
+    return [
+        _write_wav(clip_path(root, genre, index), signal, sr)
+        for genre, index, signal in tqdm(clips, total=total, desc=f"synth -> {root}", unit="clip", disable=not progress)
+    ]
 
 
 def _write_wav(path: Path, signal: np.ndarray, sr: int) -> Path:
@@ -286,11 +284,6 @@ def prepare_dataset(
     check_genres(files["genre"].unique(), genres, root=root if source != "synthetic" else out_dir)
     official = files.pop("split") if source == "fma" else None
     manifest = build_manifest(files, genres=genres, min_seconds=data.min_seconds, progress=progress)
-    if split_file and group_file:
-        raise DataError(
-            f"data.split_file ({split_file}) and data.group_file ({group_file}) are both set: a split file fixes "
-            "every file's split, so the group file would be ignored; clear one of them"
-        )
     missing: list[str] = []
     if split_file:
         split, missing = read_split_file(split_file, manifest)

@@ -110,6 +110,15 @@ def _window(n_fft: int) -> np.ndarray:
     return librosa.filters.get_window("hann", n_fft, fftbins=True).astype(np.float32)[:, None]
 
 
+def warm_caches(cfg: FeatureConfig) -> None:
+    """Build the window and filter banks `cfg` needs (mel, and chroma when cfg.chroma) into their caches, so
+    forked workers inherit them built."""
+    _window(cfg.n_fft)
+    _mel_basis(cfg.sample_rate, cfg.n_fft, cfg.n_mels)
+    if cfg.chroma:
+        _chroma_basis(cfg.sample_rate, cfg.n_fft)
+
+
 def logmel(y: np.ndarray, *, cfg: FeatureConfig) -> np.ndarray:
     """Log-mel spectrogram (dB) of mono `y` at cfg.sample_rate: shape (cfg.n_bands, 1 + len(y)//hop_length).
 

@@ -21,7 +21,6 @@ from genrecrnn.config import ModelParams
 from genrecrnn.errors import ModelError
 from genrecrnn.fileio import atomic_path
 
-MODEL_FILE = "crnn.keras"  # inside paths.models, beside its crnn.json sidecar
 # The first block pools the mel axis by 4: the later convolutions then run on a quarter of the
 # bands, which halves the cost of a training step (benchmarks/bench_training.py) while the time
 # axis, whose rhythm patterns the LSTM reads, keeps its resolution longer.

@@ -13,10 +13,10 @@ from jupyter_client import AsyncKernelManager
 from genrecrnn.config import Params, as_dict
 from genrecrnn.errors import ConfigError
 from genrecrnn.fileio import atomic_path
+from genrecrnn.outputs import executed_notebook
 
 log = logging.getLogger(__name__)
 NOTEBOOK_DIR = "notebooks"
-EXECUTED_DIR = "notebooks"  # under paths.results
 
 
 class LocalKernelManager(AsyncKernelManager):
@@ -45,7 +45,7 @@ def notebook_parameters(notebook: Path, params: Params) -> dict:
 def executed_notebooks(root: Path, params: Params) -> list[Path]:
     """Executed copies of the numbered notebooks, in order."""
     sources = sorted((root / NOTEBOOK_DIR).glob("[0-9][0-9]_*.ipynb"))
-    return [root / params.paths.results / EXECUTED_DIR / s.name for s in sources]
+    return [root / params.paths.results / executed_notebook(s.stem) for s in sources]
 
 
 def run_notebook(name: str, *, params: Params, root: Path) -> Path:
@@ -54,7 +54,7 @@ def run_notebook(name: str, *, params: Params, root: Path) -> Path:
     if not source.is_file():
         available = sorted(p.stem for p in (root / NOTEBOOK_DIR).glob("*.ipynb"))
         raise ConfigError(f"{source}: no such notebook; available: {', '.join(available)}")
-    out = root / params.paths.results / EXECUTED_DIR / source.name
+    out = root / params.paths.results / executed_notebook(source.stem)
     log.info("executing %s -> %s", source, out)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # the kernel inherits it: no TensorFlow start-up chatter
     with atomic_path(out) as tmp:

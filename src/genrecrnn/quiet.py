@@ -8,9 +8,9 @@ with file descriptor 2 redirected to a temporary file, and every captured line t
 the known start-up notices is written back to stderr: real warnings and errors still show.
 TF_CPP_MIN_LOG_LEVEL=2 is set as well, for the C++ INFO/WARNING lines written after start-up.
 
-:func:`install` (called by ``genrecrnn/__init__.py``, so by anything that imports the package before
-tensorflow: the CLI, notebook kernels, benchmarks, tests) puts a one-shot import hook in place; it
-acts when tensorflow is first imported, by keras or directly.
+:func:`install` puts a one-shot import hook in place; it acts when tensorflow is first imported, by keras
+or directly. Importing the package installs nothing: the CLI's main, ``genrecrnn.stages`` (the notebooks'
+entry) and the benchmarks call it, before anything imports tensorflow.
 """
 
 from __future__ import annotations

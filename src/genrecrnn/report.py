@@ -24,11 +24,9 @@ from genrecrnn.config import DataParams
 from genrecrnn.errors import DataError
 from genrecrnn.evaluation import describe_errors
 from genrecrnn.fileio import atomic_write_text
+from genrecrnn.outputs import CONFUSION_FILE, FIGURE_DIR, METRICS_FILE, REPORT_FILE
 from genrecrnn.report_html import details_cells, html_cell, methods_html, numbered_figures, summary_html
 from genrecrnn.scorecard import comparison_key
-
-REPORT_FILE = "report.html"  # under paths.results
-FIGURE_DIR = "figures"  # under paths.results
 
 
 def dataset_overview(dataset: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -67,7 +65,7 @@ def build_report(
     """Write the report (summary, methods, details) to `out` as one self-contained HTML file, atomically.
 
     `n_boot`: the validate stage's bootstrap resamples (a bootstrap p at its floor is then written as a bound)."""
-    metrics_file = results / "metrics.json"
+    metrics_file = results / METRICS_FILE
     if not metrics_file.is_file():
         raise DataError(f"{metrics_file}: not found; run the pipeline first (dvc repro)")
     metrics = json.loads(metrics_file.read_text())
@@ -124,13 +122,13 @@ img {{ max-width: 100%; height: auto; }}
 
 def headline_summary(results: Path, *, root: Path | None = None) -> str:
     """A few lines for the terminal: CRNN and baselines' clip accuracy with CIs, the paired tests, the report's path."""
-    metrics_file = results / "metrics.json"
+    metrics_file = results / METRICS_FILE
     if not metrics_file.is_file():
         raise DataError(f"{metrics_file}: not found; run the pipeline first (make repro)")
     m = json.loads(metrics_file.read_text())
     report = results / REPORT_FILE
     shown = report.relative_to(root) if root is not None and report.is_relative_to(root) else report
-    confusion = pd.read_csv(results / "confusion.csv") if (results / "confusion.csv").is_file() else None
+    confusion = pd.read_csv(results / CONFUSION_FILE) if (results / CONFUSION_FILE).is_file() else None
     errors = [] if confusion is None else [f"CRNN: {describe_errors(confusion['actual'], confusion['predicted'])}"]
     lines = []
     for model, name in (("crnn", "CRNN"), *BASELINES.items()):

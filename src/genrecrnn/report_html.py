@@ -21,6 +21,7 @@ import nbformat
 import pandas as pd
 
 from genrecrnn.config import DataParams
+from genrecrnn.outputs import NOTEBOOKS
 
 _markdown = mistune.create_markdown(plugins=["table"])
 
@@ -35,7 +36,7 @@ class FigureSpec:
     embed: str = "svg"  # "svg" (the vector copy beside the PNG) or "jpeg" (the PNG re-encoded: images, not line art)
 
 
-# Order = numbering. Sections: "summary" or a stage name of STAGES.
+# Order = numbering. Sections: "summary" or a stage name of STAGES. Stems: genrecrnn.outputs.FIGURES, each captioned.
 FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec(
         "confusion_matrix",
@@ -93,21 +94,16 @@ FIGURES: tuple[FigureSpec, ...] = (
         "average in grey, chance on the dashed diagonal. The closer a curve hugs the top left corner, the better "
         "that genre is ranked.",
     ),
-    FigureSpec(
-        "song_timeline",
-        "predict",
-        "Genre probability over time for the classified song, window by window (stacked: each colour's "
-        "height is that genre's probability). A band that widens or narrows shows where the song changes style.",
-    ),
 )
 
-# One methods section per stage: title and the executed notebook whose first Markdown cell describes it.
-STAGES: tuple[tuple[str, str, str | None], ...] = (
-    ("data", "Data", None),
-    ("preprocess", "Preprocessing", "01_preprocessing"),
-    ("train", "Training", "02_training"),
-    ("validate", "Validation", "03_validation"),
-    ("predict", "Prediction", "04_prediction"),
+# One methods section per stage, with its title; a notebook stage's executed notebook (outputs.NOTEBOOKS) opens
+# with the Markdown cell that describes it.
+STAGES: tuple[tuple[str, str], ...] = (
+    ("data", "Data"),
+    ("preprocess", "Preprocessing"),
+    ("train", "Training"),
+    ("validate", "Validation"),
+    ("predict", "Prediction"),
 )
 
 # (label, metrics.json key under <model>.clip, key of its CI or None)
@@ -287,7 +283,8 @@ def _first_markdown(nb: nbformat.NotebookNode) -> str:
 def methods_html(notebooks: dict[str, nbformat.NotebookNode], figures: dict[str, list[str]], data: DataParams) -> str:
     """One section per stage: the notebook's description, then the stage's figures with their captions."""
     parts = ['<div class="gc-summary" id="methods"><h1>Methods</h1>']
-    for stage, title, name in STAGES:
+    for stage, title in STAGES:
+        name = NOTEBOOKS.get(stage)
         parts.append(f'<h2 id="stage-{stage}">{title} (stage <code>{stage}</code>)</h2>')
         if name is None:
             parts.append(

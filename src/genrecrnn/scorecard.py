@@ -22,6 +22,19 @@ from genrecrnn.errors import EvaluationError, ModelError
 from genrecrnn.evaluation import clip_probabilities, evaluate, per_genre_table
 from genrecrnn.fileio import atomic_write_json, atomic_write_text
 from genrecrnn.model import predict_frames
+from genrecrnn.outputs import (
+    BASELINE_FILES,
+    CLIPS_FILE,
+    CONFUSION_FILE,
+    FRAMES_FILE,
+    METRICS_FILE,
+    PER_GENRE_FILE,
+    PR_CURVES_FILE,
+    PR_MICRO_FILE,
+    ROC_CURVES_FILE,
+    ROC_MICRO_FILE,
+    SUMMARY_FILE,
+)
 from genrecrnn.provenance import describe_environment, environment
 from genrecrnn.significance import PAIRED_KEYS, paired_comparison
 from genrecrnn.store import FeatureStore
@@ -86,10 +99,7 @@ def clip_table(index: pd.DataFrame, probs: np.ndarray, *, genres: Sequence[str])
 
 # Per-frame and per-clip probability files of the test split: every metrics.json number recomputes from them
 # (score_tables(read_frames(...), read_baselines(...))). Probabilities are written with 17 significant digits,
-# so they read back as the very floats that were scored.
-FRAMES_FILE = "predictions_test_frames.csv"  # CRNN, one row per frame
-CLIPS_FILE = "predictions_test.csv"  # CRNN, one row per clip (frame probabilities averaged), rounded for reading
-BASELINE_FILES = {name: f"predictions_test_{name}.csv" for name in BASELINES}  # each baseline, one row per clip
+# so they read back as the very floats that were scored (file names: genrecrnn.outputs).
 _EXACT = "%.17g"
 
 
@@ -193,11 +203,11 @@ def write_validation(
     """
     clip_probs = clips[[f"p_{g}" for g in genres]].to_numpy()
     per_genre = per_genre_table(clips["label"].to_numpy(), clip_probs, genres=genres)
-    atomic_write_text(results / "per_genre.csv", per_genre.reset_index().to_csv(index=False))
-    atomic_write_text(results / "summary.csv", summary_table(metrics).reset_index().to_csv(index=False))
+    atomic_write_text(results / PER_GENRE_FILE, per_genre.reset_index().to_csv(index=False))
+    atomic_write_text(results / SUMMARY_FILE, summary_table(metrics).reset_index().to_csv(index=False))
     # DVC's confusion template counts (actual, predicted) rows.
     atomic_write_text(
-        results / "confusion.csv",
+        results / CONFUSION_FILE,
         clips[["genre", "predicted"]].set_axis(["actual", "predicted"], axis=1).to_csv(index=False),
     )
     atomic_write_text(results / CLIPS_FILE, clips.round(6).to_csv(index=False))
@@ -205,7 +215,7 @@ def write_validation(
     for name, table in baselines.items():
         atomic_write_text(results / BASELINE_FILES[name], table.to_csv(index=False, float_format=_EXACT))
     document = metrics_document(metrics, comparisons, identifiers=identifiers)
-    atomic_write_json(results / "metrics.json", document)
+    atomic_write_json(results / METRICS_FILE, document)
     return document
 
 
@@ -215,10 +225,10 @@ def write_curves(results: Path, clips: pd.DataFrame, *, genres: Sequence[str]) -
 
     y, probs = clips["label"].to_numpy(), clips[[f"p_{g}" for g in genres]].to_numpy()
     pr, roc = pr_curves(y, probs, genres=genres), roc_curves(y, probs, genres=genres)
-    atomic_write_text(results / "pr_curves.csv", pr.round(6).to_csv(index=False))
-    atomic_write_text(results / "roc_curves.csv", roc.round(6).to_csv(index=False))
+    atomic_write_text(results / PR_CURVES_FILE, pr.round(6).to_csv(index=False))
+    atomic_write_text(results / ROC_CURVES_FILE, roc.round(6).to_csv(index=False))
     # DVC plots draw one line per file: the micro-averaged curves get files of their own.
-    for name, table in (("pr_micro.csv", pr), ("roc_micro.csv", roc)):
+    for name, table in ((PR_MICRO_FILE, pr), (ROC_MICRO_FILE, roc)):
         atomic_write_text(results / name, table[table["genre"] == "micro"].round(6).to_csv(index=False))
     return pr, roc
 

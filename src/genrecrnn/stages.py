@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from genrecrnn import quiet
 from genrecrnn.config import (
     DataParams,
     FeaturesParams,
@@ -30,10 +31,20 @@ from genrecrnn.config import (
     TrainParams,
     ValidateParams,
 )
+from genrecrnn.outputs import (
+    HISTORY_FILE,
+    MODEL_FILE,
+    PER_GENRE_FILE,
+    PREDICTION_FILE,
+    REPORT_FILE,
+    figure_file,
+)
 from genrecrnn.provenance import run_identity
 
 log = logging.getLogger(__name__)
-FIGURE_DIR = "figures"  # under paths.results
+# The notebooks' entry: each imports this module before anything that imports tensorflow, and the stages import
+# it lazily, so its start-up lines stay off the executed notebooks (genrecrnn.quiet; the CLI installs it in main).
+quiet.install()
 
 
 def _figure(fig: Any, results: Path, stem: str) -> Path:
@@ -42,7 +53,7 @@ def _figure(fig: Any, results: Path, stem: str) -> Path:
 
     from genrecrnn.plots import save_figure
 
-    path = save_figure(fig, results / FIGURE_DIR / f"{stem}.png")
+    path = save_figure(fig, results / figure_file(stem))
     plt.close(fig)
     return path
 
@@ -163,13 +174,13 @@ def train(
     from genrecrnn import plots
     from genrecrnn.batches import steps_per_epoch
     from genrecrnn.classifier import save_classifier
-    from genrecrnn.model import MODEL_FILE
+    from genrecrnn.dataset import GENRES_FILE
     from genrecrnn.store import open_feature_store
-    from genrecrnn.train import HISTORY_FILE, save_history, train_crnn
+    from genrecrnn.train import save_history, train_crnn
 
     identity = run_identity(given, dataset=root / paths.dataset)
     store = open_feature_store(root / paths.features)
-    genres = json.loads((root / paths.dataset / "genres.json").read_text())
+    genres = json.loads((root / paths.dataset / GENRES_FILE).read_text())
     frames_per_split = store.index.groupby("split").size().rename("frames").to_frame()
     network, history = train_crnn(
         store,
@@ -219,7 +230,6 @@ def validate(
     from genrecrnn.baseline import BASELINES, baseline_probabilities
     from genrecrnn.classifier import load_classifier
     from genrecrnn.dataset import audio_files
-    from genrecrnn.model import MODEL_FILE
     from genrecrnn.scorecard import (
         baseline_table,
         frame_table,
@@ -254,7 +264,7 @@ def validate(
     )  # fmt: skip
     cm = evaluation.confusion(clips["label"], clips["predicted_label"], genres=genres)
     figures = {"confusion_matrix": _figure(plots.confusion_heatmap(cm), results, "confusion_matrix")}
-    per_genre = pd.read_csv(results / "per_genre.csv")
+    per_genre = pd.read_csv(results / PER_GENRE_FILE)
     baseline_per_genre = {
         BASELINES[name]: evaluation.per_genre_table(
             table["label"].to_numpy(), table[[f"p_{g}" for g in genres]].to_numpy(), genres=genres
@@ -298,7 +308,6 @@ def predict(predict: PredictParams, *, paths: PathsParams, root: Path, given: Ma
     from genrecrnn.dataset import first_test_clip
     from genrecrnn.fileio import atomic_write_json
     from genrecrnn.inference import PredictionRun
-    from genrecrnn.model import MODEL_FILE
 
     classifier = load_classifier(root / paths.models / MODEL_FILE)
     identity = run_identity(given, dataset=root / paths.dataset, model_id=classifier.model_id)
@@ -322,7 +331,7 @@ def predict(predict: PredictParams, *, paths: PathsParams, root: Path, given: Ma
         ]
     )
     # Paths inside the project are written relative to it.
-    written = root / paths.results / "prediction.json"
+    written = root / paths.results / PREDICTION_FILE
     atomic_write_json(written, run.report(top_k=predict.top_k, relative_to=root))
     return PredictResult(identity, run, classifier.genres, table, written)
 
@@ -330,7 +339,7 @@ def predict(predict: PredictParams, *, paths: PathsParams, root: Path, given: Ma
 def report(params: Params, *, root: Path) -> Path:
     """Report stage: the executed notebooks and the results gathered into <results>/report.html; returns its path."""
     from genrecrnn.notebooks import executed_notebooks
-    from genrecrnn.report import REPORT_FILE, build_report
+    from genrecrnn.report import build_report
 
     results = root / params.paths.results
     return build_report(

@@ -28,7 +28,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from genrecrnn.errors import AudioError, DataError
-from genrecrnn.features import FeatureConfig, _mel_basis, _window, file_frames
+from genrecrnn.features import FeatureConfig, file_frames, warm_caches
 from genrecrnn.fileio import replace_dir
 
 SHARD_PATTERN = "shard-{:05d}.npy"
@@ -160,9 +160,7 @@ def write_feature_store(
     tmp.mkdir(parents=True)
     pairs = list(zip(tracks["track_id"].astype(str), tracks["path"].astype(str), strict=True))
     tasks = [(str(tmp), k, pairs[s : s + shard_clips], cfg) for k, s in enumerate(range(0, len(pairs), shard_clips))]
-    # Built before any fork, so in-process work and forked workers find them cached.
-    _window(cfg.n_fft)
-    _mel_basis(cfg.sample_rate, cfg.n_fft, cfg.n_mels)
+    warm_caches(cfg)  # before any fork, so in-process work and forked workers find them built
     done = map_tasks(write_shard, tasks, workers=workers, scheduler=scheduler, client=client)
     results = sorted(
         tqdm(done, total=len(tasks), disable=not progress, desc="log-mel shards"), key=lambda r: r["shard"]

@@ -20,7 +20,7 @@ onset, with tones cached per clip, so a 30 s clip takes a few tens of millisecon
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
@@ -224,6 +224,34 @@ def synth_clip(
 ) -> np.ndarray:
     """float32 mono signal in [-1, 1], shape (round(seconds*sr),), sr in Hz; `timbre` is one of TIMBRES."""
     check_args(genres=[genre], seconds=seconds, sr=sr, difficulty=difficulty, timbre=timbre)
+    return _clip(genre, seed=seed, seconds=seconds, sr=sr, difficulty=difficulty, timbre=timbre)
+
+
+def synth_set(
+    genres: Sequence[str],
+    *,
+    clips_per_genre: int,
+    seed: int,
+    seconds: float = 30.0,
+    sr: int = 22050,
+    difficulty: float = 0.5,
+    timbre: str = "shared",
+) -> Iterator[tuple[str, int, np.ndarray]]:
+    """(genre, index, signal) of every clip of the synthetic set, genre by genre: clip `index` is
+    synth_clip(genre, seed=clip_seed(seed, genre, index), ...). The arguments are checked here, once, not per clip."""
+    check_args(
+        genres=genres, seconds=seconds, sr=sr, difficulty=difficulty, timbre=timbre, clips_per_genre=clips_per_genre
+    )
+    args = {"seconds": seconds, "sr": sr, "difficulty": difficulty, "timbre": timbre}
+    return (
+        (genre, index, _clip(genre, seed=clip_seed(seed, genre, index), **args))
+        for genre in genres
+        for index in range(clips_per_genre)
+    )
+
+
+def _clip(genre: str, *, seed: int, seconds: float, sr: int, difficulty: float, timbre: str) -> np.ndarray:
+    """synth_clip without the argument checks."""
     rng = np.random.default_rng([seed, GTZAN_GENRES.index(genre)])
     recipe = _draw_recipe(genre, rng, difficulty)
     if timbre == "shared":  # a stream seeded without the genre, so the sound cannot carry the label

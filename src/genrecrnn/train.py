@@ -31,7 +31,7 @@ from genrecrnn.store import FeatureStore
 from genrecrnn.threads import LOADER_THREADS, configure_tensorflow, single_threaded_blas
 
 log = logging.getLogger(__name__)
-HISTORY_FILE = "history.csv"
+CHECKPOINT_LOG = "history.csv"  # the checkpoint folder's per-epoch log (CSVLogger), read back on resuming
 
 
 def set_determinism(seed: int) -> None:
@@ -356,7 +356,7 @@ def train_crnn(
                 early_stopping,
                 keras.callbacks.BackupAndRestore(str(backup / "state")),
                 ResumeBatches(train_batches),
-                keras.callbacks.CSVLogger(str(backup / HISTORY_FILE), append=True),
+                keras.callbacks.CSVLogger(str(backup / CHECKPOINT_LOG), append=True),
             ]
         ),
         *([early_stopping] if backup is None else []),
@@ -381,9 +381,9 @@ def train_crnn(
             )
     history = pd.DataFrame(result.history)
     history.insert(0, "epoch", result.epoch)
-    if backup is not None and (backup / HISTORY_FILE).is_file():
+    if backup is not None and (backup / CHECKPOINT_LOG).is_file():
         # After a resume, the CSV log holds the epochs run before the interruption as well.
-        logged = pd.read_csv(backup / HISTORY_FILE).drop_duplicates("epoch", keep="last")
+        logged = pd.read_csv(backup / CHECKPOINT_LOG).drop_duplicates("epoch", keep="last")
         history = logged[["epoch", *[c for c in history.columns if c != "epoch"]]].reset_index(drop=True)
     history["selected"] = history["epoch"] == history.loc[history["val_clip_score"].idxmax(), "epoch"]
     if backup is not None:
