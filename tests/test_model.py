@@ -131,36 +131,3 @@ def test_traced_predictor_matches_eager_calls_for_any_batch_size():
     np.testing.assert_allclose(predict_frames(model, x, batch_size=3), predict(x), atol=1e-6)
     with pytest.raises(ModelError, match="do not fit the model's input"):
         predict(np.zeros((2, 30, 32), np.float32))
-
-
-def test_warm_start_copies_every_layer_but_the_input_standardisation_and_the_genres():
-    from genrecrnn.model import FRESH_LAYERS, warm_start
-
-    source = small_model(n_genres=10, input_mean=np.ones(32, np.float32))
-    target = small_model(n_genres=4)
-    before = {name: [w.copy() for w in target.get_layer(name).get_weights()] for name in FRESH_LAYERS}
-    copied = warm_start(target, source)
-    assert {"conv1", "conv5", "bn1", "lstm", "dense"} <= set(copied) and not set(FRESH_LAYERS) & set(copied)
-    for name in copied:
-        for mine, theirs in zip(target.get_layer(name).get_weights(), source.get_layer(name).get_weights()):
-            np.testing.assert_array_equal(mine, theirs)
-    for name, weights in before.items():  # the new data's standardisation and the new genre layer stay as built
-        for mine, built in zip(target.get_layer(name).get_weights(), weights):
-            np.testing.assert_array_equal(mine, built)
-
-
-def test_warm_start_from_another_architecture_is_a_clear_error():
-    from genrecrnn.model import warm_start
-
-    wider = build_crnn(time_steps=32, n_mels=32, n_genres=4, params=ModelParams(filters=(16, 16, 16, 16, 16)))
-    with pytest.raises(ModelError, match="layer conv1 has weights"):
-        warm_start(small_model(), wider)
-
-
-def test_augmented_batches_need_the_feature_config_the_frames_were_cut_with():
-    from genrecrnn.config import AugmentParams
-
-    frames = np.zeros((4, 8, 4), np.float32)
-    with pytest.raises(ValueError, match="augmentation needs the feature_config the frames were cut with"):
-        FrameBatches(frames, np.arange(4), np.arange(4), n_classes=2, batch_size=2, shuffle=False,
-                     augment=AugmentParams(crop=False, stretch=0.0), next_rows=np.arange(4))  # fmt: skip

@@ -215,7 +215,6 @@ class TrainParams:
     input_norm: InputNorm = "band"  # band = per-mel-band standardisation; global = one mean and std
     distribute: Distribute = "none"  # none | mirrored (local GPUs or logical CPUs) | multi_worker (TF_CONFIG)
     mixed_float16: Bool = False  # float16 compute with float32 weights (for GPUs)
-    init_from: Str = ""  # a .keras CRNN whose weights start training (all but input standardisation and genre layer)
     augment: AugmentParams = AugmentParams()
 
 

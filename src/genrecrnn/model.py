@@ -146,34 +146,3 @@ def frame_predictor(model: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
         return graph(np.asarray(frames, dtype=np.float32)).numpy()
 
     return predict
-
-
-# Layers a warm start leaves as built: the input standardisation belongs to the new data, the genre
-# layer to the new genres.
-FRESH_LAYERS = ("standardise", "genre")
-
-
-def warm_start(model: keras.Model, source: keras.Model) -> list[str]:
-    """Copy `source`'s weights into `model`'s layers of the same name (all but FRESH_LAYERS); returns their names.
-
-    ModelError if a layer's weights differ in shape (another model section or feature setting) or none match.
-    """
-    copied = []
-    for layer in model.layers:
-        if layer.name in FRESH_LAYERS or not layer.weights:
-            continue
-        try:
-            other = source.get_layer(layer.name)
-        except ValueError:
-            continue
-        shapes = [tuple(w.shape) for w in layer.weights], [tuple(w.shape) for w in other.weights]
-        if shapes[0] != shapes[1]:
-            raise ModelError(
-                f"cannot start from the given model: layer {layer.name} has weights {shapes[1]}, this CRNN "
-                f"{shapes[0]}; the model section and feature settings must match the model's"
-            )
-        layer.set_weights(other.get_weights())
-        copied.append(layer.name)
-    if not copied:
-        raise ModelError("cannot start from the given model: no layer of the CRNN found in it")
-    return copied

@@ -26,7 +26,7 @@ from genrecrnn.distribute import batch_dataset, fit_under_strategy, precision_po
 from genrecrnn.errors import DataError
 from genrecrnn.evaluation import clip_probabilities
 from genrecrnn.fileio import atomic_dir, atomic_write_text
-from genrecrnn.model import build_crnn, frame_predictor, load_model, warm_start
+from genrecrnn.model import build_crnn, frame_predictor
 from genrecrnn.store import FeatureStore
 from genrecrnn.threads import LOADER_THREADS, configure_tensorflow, single_threaded_blas
 
@@ -303,9 +303,6 @@ def train_crnn(
             crnn = build_crnn(
                 time_steps=time_steps, n_mels=n_mels, n_genres=n_genres, params=model, input_mean=mean, input_std=std
             )
-        if train.init_from:
-            copied = warm_start(crnn, load_model(train.init_from))
-            log.info("weights of %s start from %s", ", ".join(copied), train.init_from)
     finally:
         keras.mixed_precision.set_dtype_policy(policy)
     train_batches = FrameBatches.of_split(
