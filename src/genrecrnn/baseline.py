@@ -129,8 +129,7 @@ def rhythm_statistics(spec: np.ndarray, *, sr: int, hop_length: int) -> np.ndarr
     window = int(min(384, max(8, len(onset) // 2)))
     tempogram = librosa.feature.tempogram(onset_envelope=onset, sr=sr, hop_length=hop_length, win_length=window)
     mean_ac = tempogram.mean(axis=1)  # lag 0 .. window-1 columns
-    # the tempo read from this tempogram, not a second one computed inside librosa's tempo()
-    bpm = float(librosa.feature.rhythm.tempo(tg=tempogram, sr=sr, hop_length=hop_length)[0])
+    bpm = float(librosa.feature.rhythm.tempo(onset_envelope=onset, sr=sr, hop_length=hop_length)[0])
     beat = 60.0 / max(bpm, 1.0) * sr / hop_length  # columns per beat
     lags = np.arange(len(mean_ac))
     at_beats = np.interp(np.array(BEAT_FRACTIONS) * beat, lags, mean_ac, right=0.0)
