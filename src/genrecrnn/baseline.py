@@ -3,13 +3,14 @@
 - ``baseline`` (MFCC): MFCC, delta, centroid and level statistics + logistic regression (C = 1). It hears
   timbre and loudness, not rhythm or harmony.
 - ``rhythm_harmony``: the MFCC statistics plus what the synthetic genres (and real ones) differ by:
-  harmony (a pitch-class profile read from the mel bands, made key-invariant, and how fast it changes)
-  and rhythm (onset strength, the tempo, the onset autocorrelation at fractions and multiples of the
+  harmony (a pitch-class profile from an STFT chroma of the clip's audio, made key-invariant, and how
+  fast it changes) and rhythm (onset strength, the tempo, the onset autocorrelation at fractions and multiples of the
   beat, and the tempogram on log-spaced lags). Logistic regression or an RBF SVM, its kind and C chosen
   on the validation clips; fitted on the training clips.
 
-The statistics are computed from the stored log-mel frames (MFCCs are the DCT of the log-mel
-spectrogram), so each baseline sees exactly the audio, split and clips the CRNN sees. Scalers are
+The MFCC and rhythm statistics are computed from the stored log-mel frames (MFCCs are the DCT of the
+log-mel spectrogram) and the chroma from each clip's audio file, so each baseline sees exactly the audio,
+split and clips the CRNN sees. Scalers are
 fitted on the training clips only (the first step of each fitted pipeline).
 """
 
@@ -49,7 +50,7 @@ def mel_band_centres(n_mels: int, *, sr: int) -> np.ndarray:
     return librosa.mel_frequencies(n_mels=n_mels + 2, fmax=sr / 2)[1:-1]
 
 
-def clip_statistics(frames: np.ndarray, *, sr: int, hop_length: int = 512) -> np.ndarray:
+def clip_statistics(frames: np.ndarray, *, sr: int) -> np.ndarray:
     """Summary vector of one clip from its log-mel frames (n, time, mels): MFCC/delta/centroid/level mean and std."""
     spec = np.concatenate(list(frames), axis=0).T  # (mels, all time steps of the clip)
     mfcc = librosa.feature.mfcc(S=spec, n_mfcc=N_MFCC)
