@@ -41,7 +41,8 @@ NOISE = {
     "dict": "{'genrecrnn_version': '0.1.0', 'params_md5': 'abc'}\n",
     "keras": "Epoch 1/30\n100/100 - 15s - 147ms/step - accuracy: 0.1737 - loss: 2.2266\n",
     "series": "split\ntest     6\ntrain    4\nName: frames, dtype: int64",
-    "numbered": pd.DataFrame({"genre": ["blues", "jazz"], "f1": [0.8, 0.6]}).to_html(),  # index 0, 1: row numbers
+    # index 0, 1: row numbers; pandas writes 0.8 beside 0.625 and the learning rates in exponent form
+    "numbered": pd.DataFrame({"genre": ["blues", "jazz"], "f1": [0.8, 0.625], "lr": [4.95e-4, 1e-3]}).to_html(),
 }
 
 
@@ -225,9 +226,12 @@ def test_report_details_have_no_empty_headings_reprs_or_row_number_columns(resul
     assert "dtype:" not in page and "Name: frames" not in page
     series = re.search(r"<table.*?</table>", page[page.index("<th>frames</th>") - 300 :], flags=re.S)[0]
     assert "<th>split</th>" in series and re.search(r"<th>test</th>\s*<td>6</td>", series)  # the Series as a table
-    numbered = re.search(r"<table[^>]*>(?:(?!</table>).)*<td>blues</td>.*?</table>", page, flags=re.S)[0]
+    numbered = re.search(r"<table[^>]*>(?:(?!</table>).)*>blues</td>.*?</table>", page, flags=re.S)[0]
     assert "<th>0</th>" not in numbered and "<th></th>" not in numbered  # no column of row numbers
-    assert "<th>genre</th>" in numbered and "<td>0.8</td>" in numbered
+    assert '<th class="text">genre</th>' in numbered and '<td class="text">blues</td>' in numbered  # text: left
+    assert "<td>0.800</td>" in numbered and "<td>0.625</td>" in numbered  # one number format per column
+    assert "<td>4.95e-04</td>" in numbered and "<td>1.00e-03</td>" in numbered
+    assert "text-align: right" not in numbered  # pandas' header style would right-align the text column's name
 
 
 def test_report_embeds_line_art_as_svg_and_spectrogram_grids_as_jpeg(results):

@@ -109,6 +109,7 @@ body {{ font-family: system-ui, sans-serif; max-width: 1280px; margin: 1em auto;
 table {{ border-collapse: collapse; margin: 0.4em 0 0.8em 0; font-size: 0.92em; }}
 th, td {{ border: 1px solid #ccc; padding: 3px 8px; text-align: right; }}
 th:first-child, td:first-child {{ text-align: left; }}
+th.text, td.text {{ text-align: left; }}  /* names and words; numbers stay right-aligned */
 pre {{ background: #f6f6f6; padding: 0.5em; overflow-x: auto; font-size: 0.85em; }}
 img {{ max-width: 100%; height: auto; }}
 </style>

@@ -391,13 +391,56 @@ def _drop_range_index(table: str) -> str:
     return head + sep + re.sub(r"(<tr>\s*)<th>\d+</th>\s*", r"\1", body)
 
 
+_CELL = re.compile(r"<(t[hd])([^>]*)>(.*?)</t[hd]>", flags=re.S)
+_NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?", flags=re.I)
+
+
+def _column_format(values: list[str]) -> str | None:
+    """One format for a numeric column's cells (None for text or whole numbers, left as written): three decimals,
+    or three significant digits in exponent form when a value is below 0.001."""
+    written = [v for v in values if v]
+    if not written or not all(_NUMBER.fullmatch(v) for v in written) or all(v.lstrip("-").isdigit() for v in written):
+        return None
+    numbers = [float(v) for v in written]
+    return ".2e" if any(0 < abs(x) < 1e-3 for x in numbers) else ".3f"
+
+
+def _tidy_numbers(table: str) -> str:
+    """A pandas HTML table with one number format per column and text columns (and their headers) left-aligned."""
+    head, sep, body = table.partition("<tbody>")
+    rows = re.findall(r"<tr[^>]*>.*?</tr>", body, flags=re.S)
+    cells = [_CELL.findall(row) for row in rows]
+    if not sep or not cells or len({len(row) for row in cells}) != 1:
+        return table
+    columns = list(zip(*[[text.strip() for _, _, text in row] for row in cells]))
+    kinds = [row[0] for row in cells[0]]
+    formats = [_column_format(list(col)) if kind == "td" else None for col, kind in zip(columns, kinds)]
+    text = [kind == "td" and not all(_NUMBER.fullmatch(v) for v in col if v) for col, kind in zip(columns, kinds)]
+
+    def cell(tag: str, attrs: str, value: str, column: int) -> str:
+        value = value.strip()
+        if tag == "td" and formats[column] and value:
+            value = format(float(value), formats[column])
+        klass = ' class="text"' if text[column] else ""
+        return f"<{tag}{attrs}{klass}>{value}</{tag}>"
+
+    new_rows = ["<tr>" + "".join(cell(*c, i) for i, c in enumerate(row)) + "</tr>" for row in cells]
+    first = re.search(r"<tr[^>]*>.*?</tr>", head, flags=re.S)
+    if first and len(header := _CELL.findall(first.group(0))) == len(kinds):
+        row = "<tr>" + "".join(cell(tag, attrs, value, i) for i, (tag, attrs, value) in enumerate(header)) + "</tr>"
+        head = head[: first.start()] + row + head[first.end():]
+    tail = body[body.rfind("</tr>") + len("</tr>"):] if rows else body
+    return head + sep + "\n" + "\n".join(new_rows) + tail
+
+
 def _tidy_output(output: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A kept output made readable: a printed Series as a table, row-number index columns dropped."""
+    """A kept output made readable: a printed Series as a table, row-number index columns dropped, one number
+    format per column, text columns left-aligned."""
     data = output.get("data", {})
     if set(data) == {"text/plain"} and (table := _series_html(str(data["text/plain"]))) is not None:
         output["data"] = {"text/html": table}
     elif "text/html" in data:
-        data["text/html"] = _DATAFRAME.sub(lambda m: _drop_range_index(m.group(0)), str(data["text/html"]))
+        data["text/html"] = _DATAFRAME.sub(lambda m: _tidy_numbers(_drop_range_index(m.group(0))), str(data["text/html"]))
     return output
 
 
