@@ -194,10 +194,11 @@ def run_variant(variant: str, folder: str, epochs: int, seed: int = 0) -> dict:
     from genrecrnn.train import input_statistics, set_determinism
 
     lever = lever_of(variant)
-    from genrecrnn.threads import configure_tensorflow, single_threaded_blas
+    from genrecrnn.threads import configure_tensorflow, reuse_freed_memory, single_threaded_blas
 
     if lever != "threads1" and variant.startswith("candidate"):
         configure_tensorflow()  # as train_crnn
+        reuse_freed_memory()
     if lever == "threads1":
         tf.config.threading.set_inter_op_parallelism_threads(1)
         tf.config.threading.set_intra_op_parallelism_threads(1)

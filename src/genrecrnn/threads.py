@@ -7,11 +7,14 @@ longer while TensorFlow trained). The budget is the number of cores this process
 GENRECRNN_THREADS when set. TensorFlow gets the budget for its intra-op pool and at most 2 inter-op
 threads; the loader gets 2 threads (it must keep one batch ahead of a step); BLAS gets 1 thread
 while training (TensorFlow does not use it, and the loader's numpy code has no matrix products).
+The loader's freed batch arrays stay in the process for the next batch (`reuse_freed_memory`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import logging
 import os
 from collections.abc import Iterator
@@ -21,6 +24,9 @@ from genrecrnn.errors import ConfigError
 log = logging.getLogger(__name__)
 ENV = "GENRECRNN_THREADS"
 LOADER_THREADS = 2
+# glibc mallopt parameters (malloc.h) and the value reuse_freed_memory gives both, bytes.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_KEEP_BYTES = 256 * 2**20
 
 
 def thread_budget() -> int:
@@ -63,3 +69,23 @@ def single_threaded_blas() -> Iterator[None]:
 
     with threadpool_limits(limits=1, user_api="blas"):
         yield
+
+
+def reuse_freed_memory() -> bool:
+    """Let freed numpy arrays up to 256 MB stay in the process for reuse (glibc); False where that is not glibc.
+
+    Each augmented batch allocates a dozen arrays of a few MB. glibc serves such sizes with fresh
+    mmap'd pages or trims them off the heap when freed, so every batch page-faults its memory back
+    in: reading and cropping a 32-frame batch took 6 ms instead of 1.4 ms, CPU taken from the
+    training step on a 2-core machine. Raising the mmap and trim thresholds keeps the pages; the
+    process's memory grows by at most the loader's working set (a few batches). Speed only, never
+    results.
+    """
+    name = ctypes.util.find_library("c")
+    try:
+        mallopt = ctypes.CDLL(name).mallopt if name else None
+    except (OSError, AttributeError):  # musl, macOS, Windows: no mallopt
+        return False
+    if mallopt is None:
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, _KEEP_BYTES)) and bool(mallopt(_M_TRIM_THRESHOLD, _KEEP_BYTES))

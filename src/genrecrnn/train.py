@@ -28,7 +28,7 @@ from genrecrnn.evaluation import clip_probabilities
 from genrecrnn.fileio import atomic_dir, atomic_write_text
 from genrecrnn.model import build_crnn, frame_predictor
 from genrecrnn.store import FeatureStore
-from genrecrnn.threads import LOADER_THREADS, configure_tensorflow, single_threaded_blas
+from genrecrnn.threads import LOADER_THREADS, configure_tensorflow, reuse_freed_memory, single_threaded_blas
 
 log = logging.getLogger(__name__)
 CHECKPOINT_LOG = "history.csv"  # the checkpoint folder's per-epoch log (CSVLogger), read back on resuming
@@ -290,6 +290,7 @@ def train_crnn(
     if train_rows.empty or val.empty:
         raise DataError("the feature store has no train or no val frames; check the split (data stage)")
     configure_tensorflow()  # before TensorFlow runs its first op (genrecrnn.threads)
+    reuse_freed_memory()  # the loader's batch arrays stay mapped (genrecrnn.threads)
     set_determinism(seed)
     mean, std = input_statistics(
         store.frames, train_rows["row"].to_numpy(), per_band=train.input_norm == "band", seed=seed
