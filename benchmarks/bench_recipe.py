@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from common import ROOT, machine, table  # noqa: E402
-from genrecrnn.config import Params  # noqa: E402
+from genrecrnn.config.sections import Params  # noqa: E402
 
 # One recipe part off at a time (the README's ablation table); each is a list of -S overrides.
 ABLATIONS = {
@@ -70,10 +70,10 @@ def parse_override(text: str) -> tuple[str, object]:
 
 def prepare(work: Path, params: Params) -> Path:
     """Data stage + feature store for these params, cached by the data and feature settings."""
-    from genrecrnn.dataset import prepare_dataset, read_dataset_index, tracks_with_split
-    from genrecrnn.features import feature_config
-    from genrecrnn.store import write_feature_store
-    from genrecrnn.train import run_id
+    from genrecrnn.data.dataset import prepare_dataset, read_dataset_index, tracks_with_split
+    from genrecrnn.features.logmel import feature_config
+    from genrecrnn.features.store import write_feature_store
+    from genrecrnn.model.train import run_id
 
     key = run_id(params.seed, params.sample_rate, params.data, params.features)
     folder = work / key
@@ -97,8 +97,8 @@ def prepare(work: Path, params: Params) -> Path:
 def shifted_probabilities(model, store, rows) -> np.ndarray:
     """CRNN probabilities per clip of `rows` (frame index rows) averaged over the grid's frames and the frames
     half a frame later (test-time averaging over shifted windows), in clip_table's clip order."""
-    from genrecrnn.features import shifted_frames
-    from genrecrnn.model import predict_frames
+    from genrecrnn.features.logmel import shifted_frames
+    from genrecrnn.model.crnn import predict_frames
 
     out = []
     for _, part in rows.groupby("track_id", sort=False):
@@ -111,10 +111,10 @@ def shifted_probabilities(model, store, rows) -> np.ndarray:
 def split_scores(model, store, params: Params, split: str, audio: dict) -> tuple[dict, dict]:
     """CRNN (also with shifted windows) and both baselines' clip accuracy on one split's clips, with paired tests
     (keys prefixed by split); and the clip labels and probabilities, for the fusion row."""
-    from genrecrnn.baseline import BASELINES, baseline_probabilities
-    from genrecrnn.model import predict_frames
-    from genrecrnn.scorecard import align_with_baseline, clip_table
-    from genrecrnn.significance import paired_comparison
+    from genrecrnn.evaluation.baseline import BASELINES, baseline_probabilities
+    from genrecrnn.evaluation.scorecard import align_with_baseline, clip_table
+    from genrecrnn.metrics.significance import paired_comparison
+    from genrecrnn.model.crnn import predict_frames
 
     rows = store.split(split).reset_index(drop=True)
     probs = predict_frames(model, np.asarray(store.frames[rows["row"].to_numpy()]))
@@ -144,7 +144,7 @@ def split_scores(model, store, params: Params, split: str, audio: dict) -> tuple
 
 def fusion_scores(val: dict, test: dict | None, *, baseline: str = "rhythm_harmony") -> dict:
     """The fusion row: CRNN and `baseline` clip probabilities fused with a weight fitted on val; test if given."""
-    from genrecrnn.combine import fit_fusion_weight, fuse
+    from genrecrnn.metrics.combine import fit_fusion_weight, fuse
 
     weight = fit_fusion_weight(val["crnn"], val[baseline], val["labels"])
     out = {"fusion_weight": weight}
@@ -157,9 +157,9 @@ def fusion_scores(val: dict, test: dict | None, *, baseline: str = "rhythm_harmo
 
 def run(params: Params, folder: Path, *, final: bool) -> dict:
     """Train with `params`; score CRNN and baseline on the val clips, and on the test clips only if `final`."""
-    from genrecrnn.dataset import audio_files
-    from genrecrnn.store import open_feature_store
-    from genrecrnn.train import train_crnn
+    from genrecrnn.data.dataset import audio_files
+    from genrecrnn.features.store import open_feature_store
+    from genrecrnn.model.train import train_crnn
 
     store = open_feature_store(folder / "features")
     audio = audio_files(folder / "dataset", root=ROOT)
@@ -225,7 +225,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="append one JSON line per run here")
     args = parser.parse_args()
 
-    from genrecrnn.config import load_params, with_overrides
+    from genrecrnn.config.sections import load_params, with_overrides
 
     variants = {name: ABLATIONS[name] for name in args.variants}
     for spec in args.variant:
@@ -267,7 +267,7 @@ def main() -> None:
     print(table(header, rows))
 
 
-BASES = ("baseline", "rhythm_harmony")  # genrecrnn.baseline.BASELINES
+BASES = ("baseline", "rhythm_harmony")  # genrecrnn.evaluation.baseline.BASELINES
 # "shifted": the CRNN's clip probabilities averaged over the grid's frames and frames half a frame later;
 # "fusion": CRNN and rhythm/harmony baseline probabilities fused with the weight (CRNN share) fitted on val.
 HEADER = ["clips/genre", "seed", "variant", "val CRNN", "val shifted", "val MFCC", "val rhythm/harmony",

@@ -1,5 +1,5 @@
 """dvc.yaml: every stage's code deps cover the package modules its notebook or command imports, by construction;
-its outs are the output contract (genrecrnn.outputs)."""
+its outs are the output contract (genrecrnn.config.outputs)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ import nbformat
 import pytest
 import yaml
 
-from genrecrnn import outputs
-from genrecrnn.config import Params, as_dict, load_params
+from genrecrnn.config import outputs
+from genrecrnn.config.sections import Params, as_dict, load_params
 
 from conftest import ROOT
 
@@ -124,10 +124,11 @@ def test_a_hand_picked_list_that_misses_a_module_is_caught():
     params = as_dict(load_params(ROOT / "params.yaml"))
     stage = {**_stages()["validate"]}
     stage["deps"] = [d for d in stage["deps"] if d != "src/genrecrnn"] + [
-        f"src/genrecrnn/{m}.py" for m in ("evaluation", "validation", "baseline", "plots", "predict", "model")
+        f"src/genrecrnn/{m}.py"
+        for m in ("metrics/scores", "evaluation/scorecard", "evaluation/baseline", "report/plots", "predict/inference")
     ]
     missing = uncovered(stage, params)
-    assert "src/genrecrnn/features.py" in missing and "src/genrecrnn/audio.py" in missing
+    assert "src/genrecrnn/features/logmel.py" in missing and "src/genrecrnn/data/audio.py" in missing
 
 
 def test_bytecode_is_not_a_code_dep():
@@ -241,9 +242,9 @@ def test_stage_outs_are_the_output_contract(name):
 
 
 def test_the_contract_names_every_figure_the_report_captions_and_every_baseline():
-    from genrecrnn.baseline import BASELINES
-    from genrecrnn.classifier import metadata_path
-    from genrecrnn.report_html import FIGURES
+    from genrecrnn.evaluation.baseline import BASELINES
+    from genrecrnn.model.classifier import metadata_path
+    from genrecrnn.report.html import FIGURES
 
     assert {spec.stem for spec in FIGURES} == set(outputs.FIGURES)  # no caption of a figure no stage draws
     assert set(outputs.BASELINE_FILES) == set(BASELINES)

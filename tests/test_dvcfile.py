@@ -6,9 +6,9 @@ import pytest
 import yaml
 
 from genrecrnn.cli import main
-from genrecrnn.config import DataParams, load_params
-from genrecrnn.dvcfile import check_user_files, declared_user_files, user_files, write_user_files
-from genrecrnn.errors import ConfigError
+from genrecrnn.config.sections import DataParams, load_params
+from genrecrnn.pipeline.dvcfile import check_user_files, declared_user_files, user_files, write_user_files
+from genrecrnn.util.errors import ConfigError
 
 from conftest import ROOT
 

@@ -1,4 +1,4 @@
-"""Tests for genrecrnn.evaluation: every metric against a value worked out by hand."""
+"""Tests for genrecrnn.metrics.scores: every metric against a value worked out by hand."""
 
 from __future__ import annotations
 
@@ -17,8 +17,7 @@ from sklearn.metrics import (
     roc_curve,
 )
 
-from genrecrnn.errors import EvaluationError, GenreCRNNError
-from genrecrnn.evaluation import (
+from genrecrnn.metrics.scores import (
     classification_metrics,
     clip_probabilities,
     confusion,
@@ -30,8 +29,9 @@ from genrecrnn.evaluation import (
     pr_curves,
     roc_curves,
 )
-from genrecrnn.fileio import json_safe
-from genrecrnn.significance import bootstrap_ci
+from genrecrnn.metrics.significance import bootstrap_ci
+from genrecrnn.util.errors import EvaluationError, GenreCRNNError
+from genrecrnn.util.fileio import json_safe
 
 GENRES3 = ["blues", "jazz", "rock"]
 
@@ -424,7 +424,7 @@ def test_errors_are_package_errors():
 
 
 def test_describe_errors_lists_every_confusion_worked_out_by_hand():
-    from genrecrnn.evaluation import describe_errors
+    from genrecrnn.metrics.scores import describe_errors
 
     actual = ["rock", "rock", "pop", "pop", "metal", "jazz", "jazz", "metal"]
     predicted = ["rock", "metal", "rock", "classical", "rock", "jazz", "jazz", "rock"]
@@ -437,7 +437,7 @@ def test_describe_errors_lists_every_confusion_worked_out_by_hand():
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_curve_area_of_the_drawn_points_is_sklearns_ap_and_auc(seed):
-    from genrecrnn.evaluation import curve_area
+    from genrecrnn.metrics.scores import curve_area
 
     rng = np.random.default_rng(seed)
     truth = rng.integers(0, 2, 40)

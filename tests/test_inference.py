@@ -5,12 +5,12 @@ import jsonschema
 import numpy as np
 import pytest
 
-from genrecrnn import inference
-from genrecrnn.classifier import load_classifier
 from genrecrnn.cli import main
-from genrecrnn.errors import AudioError, ModelError
-from genrecrnn.features import FeatureConfig
-from genrecrnn.inference import BATCH_FRAMES, PREDICTION_SCHEMA, PredictionRun, iter_windows, predict_file
+from genrecrnn.features.logmel import FeatureConfig
+from genrecrnn.model.classifier import load_classifier
+from genrecrnn.predict import inference
+from genrecrnn.predict.inference import BATCH_FRAMES, PREDICTION_SCHEMA, PredictionRun, iter_windows, predict_file
+from genrecrnn.util.errors import AudioError, ModelError
 
 from conftest import SR, save_tiny_classifier, tone, write_wav
 
@@ -49,8 +49,8 @@ def test_95_s_stereo_44k_gives_four_windows_weighted_by_their_frames(tmp_path, m
 
 
 def test_vote_lets_each_frame_vote_as_in_evaluation(tmp_path, model_path, monkeypatch):
-    from genrecrnn.evaluation import clip_probabilities
-    from genrecrnn.model import frame_predictor
+    from genrecrnn.metrics.scores import clip_probabilities
+    from genrecrnn.model.crnn import frame_predictor
 
     seen = []  # every frame probability the model gave, in order
 

@@ -5,11 +5,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genrecrnn import plots
-from genrecrnn.baseline import clip_statistics, fit_baseline
-from genrecrnn.evaluation import confusion
-from genrecrnn.features import FeatureConfig, clip_frames
-from genrecrnn.scorecard import clip_table
+from genrecrnn.evaluation.baseline import clip_statistics, fit_baseline
+from genrecrnn.evaluation.scorecard import clip_table
+from genrecrnn.features.logmel import FeatureConfig, clip_frames
+from genrecrnn.metrics.scores import confusion
+from genrecrnn.report import plots
 
 from conftest import tone
 
@@ -62,7 +62,7 @@ def test_baseline_separates_low_from_high_tones_and_scales_on_train_only():
 
 
 def test_mel_band_centres_are_where_librosa_filters_peak():
-    from genrecrnn.baseline import mel_band_centres
+    from genrecrnn.evaluation.baseline import mel_band_centres
 
     sr, n_fft, n_mels = 22050, 2048, 32
     weights = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels)
@@ -72,7 +72,7 @@ def test_mel_band_centres_are_where_librosa_filters_peak():
 
 
 def test_centroid_of_energy_in_one_band_is_that_band_centre():
-    from genrecrnn.baseline import N_MFCC, clip_statistics, mel_band_centres
+    from genrecrnn.evaluation.baseline import N_MFCC, clip_statistics, mel_band_centres
 
     sr, n_mels, band = 22050, 32, 20
     spec = np.full((1, 10, n_mels), -100.0)  # one frame of 10 time steps, silence ...

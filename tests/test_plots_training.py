@@ -4,10 +4,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from genrecrnn import plots
-from genrecrnn.config import TrainParams
-from genrecrnn.features import FeatureConfig
-from genrecrnn.train import schedule_per_epoch
+from genrecrnn.config.sections import TrainParams
+from genrecrnn.features.logmel import FeatureConfig
+from genrecrnn.model.train import schedule_per_epoch
+from genrecrnn.report import plots
 
 
 def test_schedule_warms_up_then_decays_to_zero_at_the_last_epoch():

@@ -6,12 +6,13 @@ import pandas as pd
 import pytest
 from matplotlib.legend import Legend
 
-from genrecrnn import explain, plots
-from genrecrnn.config import ModelParams
-from genrecrnn.errors import ModelError
-from genrecrnn.evaluation import per_genre_table, pr_curves, roc_curves
-from genrecrnn.features import FeatureConfig
-from genrecrnn.model import build_crnn
+from genrecrnn.config.sections import ModelParams
+from genrecrnn.evaluation import explain
+from genrecrnn.features.logmel import FeatureConfig
+from genrecrnn.metrics.scores import per_genre_table, pr_curves, roc_curves
+from genrecrnn.model.crnn import build_crnn
+from genrecrnn.report import plots
+from genrecrnn.util.errors import ModelError
 
 
 def band_model(time: int, mels: int, band: int) -> keras.Model:

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from genrecrnn import synth
-from genrecrnn.config import TIMBRES
-from genrecrnn.dataset import clip_path, generate_dataset
-from genrecrnn.errors import ConfigError
-from genrecrnn.synth import GTZAN_GENRES, clip_seed, synth_clip
+from genrecrnn.config.sections import TIMBRES
+from genrecrnn.data import synth
+from genrecrnn.data.dataset import clip_path, generate_dataset
+from genrecrnn.data.synth import GTZAN_GENRES, clip_seed, synth_clip
+from genrecrnn.util.errors import ConfigError
 
 from conftest import run_under_cpu_levels
 
@@ -169,7 +169,7 @@ def test_every_timbre_mode_params_yaml_may_name_makes_a_clip():
 
 _GENRE_TIMBRE_DIGEST = """
 import hashlib
-from genrecrnn.synth import GTZAN_GENRES, clip_seed, synth_clip
+from genrecrnn.data.synth import GTZAN_GENRES, clip_seed, synth_clip
 digest = hashlib.md5()
 for difficulty in (0.0, 0.5, 1.0):
     for genre in GTZAN_GENRES:
@@ -182,7 +182,7 @@ print(digest.hexdigest(), hashlib.md5(synth_clip("metal", seed=3, seconds=30.0, 
 
 def test_generator_bytes_are_pinned_and_the_same_on_every_cpu_level():
     # md5 of the float32 samples of 1 s clips 0..2 of every genre at difficulty 0, 0.5, 1 and one 30 s clip, as
-    # the CPU-independent generator (genrecrnn.portable) makes them on any x86-64 CPU: checked here as found and
+    # the CPU-independent generator (genrecrnn.util.portable) makes them on any x86-64 CPU: checked here as found and
     # with numpy's AVX-512 and AVX2 code paths disabled. A change here changes every committed result.
     outputs = run_under_cpu_levels(_GENRE_TIMBRE_DIGEST)
     assert set(outputs.values()) == {"b326798316bfa7a9591057e7c040d381 59a4d82282ceb82b132d3cf756c3befb"}, outputs

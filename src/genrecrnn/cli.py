@@ -11,21 +11,21 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from genrecrnn import quiet
-from genrecrnn.combine import COMBINE_METHODS
-from genrecrnn.errors import ConfigError, GenreCRNNError, ModelError, UsageError
-from genrecrnn.quiet import VERBOSE_ENV
+from genrecrnn.metrics.combine import COMBINE_METHODS
+from genrecrnn.util import quiet
+from genrecrnn.util.errors import ConfigError, GenreCRNNError, ModelError, UsageError
+from genrecrnn.util.quiet import VERBOSE_ENV
 
 if TYPE_CHECKING:
-    from genrecrnn.config import PredictParams
+    from genrecrnn.config.sections import PredictParams
 
 log = logging.getLogger("genrecrnn")
 
 
 def cmd_data(args: argparse.Namespace) -> int:
     """Data stage: generate or index the data set, write manifest, split and genre list."""
-    from genrecrnn import stages
-    from genrecrnn.config import load_params
+    from genrecrnn.config.sections import load_params
+    from genrecrnn.pipeline import stages
 
     params = load_params(args.params)
     result = stages.data(params, root=Path(args.params).resolve().parent)
@@ -42,8 +42,8 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 def cmd_deps(args: argparse.Namespace) -> int:
     """Write params.yaml's data.split_file / data.group_file into dvc.yaml as deps of the data stage."""
-    from genrecrnn.config import load_params
-    from genrecrnn.dvcfile import DVC_FILE, user_files, write_user_files
+    from genrecrnn.config.sections import load_params
+    from genrecrnn.pipeline.dvcfile import DVC_FILE, user_files, write_user_files
 
     params = load_params(args.params)
     dvc_yaml = Path(args.params).resolve().parent / DVC_FILE
@@ -55,8 +55,8 @@ def cmd_deps(args: argparse.Namespace) -> int:
 
 def cmd_notebook(args: argparse.Namespace) -> int:
     """Run one numbered notebook with papermill, parameters from params.yaml, output atomically under results/."""
-    from genrecrnn.config import find_project_root, load_params
-    from genrecrnn.notebooks import run_notebook
+    from genrecrnn.config.sections import find_project_root, load_params
+    from genrecrnn.pipeline.notebooks import run_notebook
 
     root = find_project_root()
     params = load_params(args.params or root / "params.yaml")
@@ -67,8 +67,8 @@ def cmd_notebook(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Report stage: gather the executed notebooks into results/report.html."""
-    from genrecrnn import stages
-    from genrecrnn.config import find_project_root, load_params
+    from genrecrnn.config.sections import find_project_root, load_params
+    from genrecrnn.pipeline import stages
 
     root = find_project_root()
     out = stages.report(load_params(root / "params.yaml"), root=root)
@@ -78,8 +78,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_summary(args: argparse.Namespace) -> int:
     """A few headline numbers of the last run and where its report is (what `make repro` ends with)."""
-    from genrecrnn.config import find_project_root, load_params
-    from genrecrnn.report import headline_summary
+    from genrecrnn.config.sections import find_project_root, load_params
+    from genrecrnn.report.page import headline_summary
 
     root = find_project_root()
     params = load_params(root / "params.yaml")
@@ -89,15 +89,15 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     """Classify audio files or folders; print a table (and write JSON, a plot); non-zero exit if any file failed."""
-    from genrecrnn.classifier import load_classifier, training_note
-    from genrecrnn.fileio import atomic_write_json
-    from genrecrnn.inference import PredictionRun
+    from genrecrnn.model.classifier import load_classifier, training_note
+    from genrecrnn.predict.inference import PredictionRun
+    from genrecrnn.util.fileio import atomic_write_json
 
     # Output paths first: a typo must not cost a whole folder's classification.
     if args.json is not None:
         _check_output(args.json, flag="--json", example="predictions.json")
     if args.plot is not None:
-        from genrecrnn.plots import FIGURE_SUFFIXES
+        from genrecrnn.report.plots import FIGURE_SUFFIXES
 
         _check_output(args.plot, flag="--plot", example="timeline.png", suffixes=FIGURE_SUFFIXES)
     default_model, defaults = _predict_defaults()
@@ -133,7 +133,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
             atomic_write_json(args.json, run.report(top_k=top_k))
             written.append(args.json)
     if args.plot is not None and run.results:
-        from genrecrnn.plots import figure_files, save_figure, song_timelines
+        from genrecrnn.report.plots import figure_files, save_figure, song_timelines
 
         save_figure(song_timelines(run.results, classifier.genres), args.plot)
         written += figure_files(args.plot)
@@ -155,8 +155,8 @@ def _check_output(path: Path, *, flag: str, example: str, suffixes: tuple[str, .
 
 def _predict_defaults() -> tuple[Path | None, PredictParams]:
     """Model path and `predict` section (windows in s, top-k) of the project's params.yaml; outside one, defaults."""
-    from genrecrnn.config import PredictParams, find_project_root, load_params
-    from genrecrnn.outputs import MODEL_FILE
+    from genrecrnn.config.outputs import MODEL_FILE
+    from genrecrnn.config.sections import PredictParams, find_project_root, load_params
 
     try:
         root = find_project_root()
@@ -179,7 +179,7 @@ def _at_least_one(text: str) -> int:
 
 def format_result(result: dict, *, top_k: int, timeline: bool, genres: list[str]) -> str:
     """Human-readable lines for one file: top genres with probabilities, optionally the window timeline."""
-    from genrecrnn.inference import top_genres
+    from genrecrnn.predict.inference import top_genres
 
     lines = [f"{result['path']}  ({result['duration']:.1f} s, {len(result['windows'])} window(s))"]
     lines += [f"  {g:<12} {p:6.1%}" for g, p in top_genres(result, top_k)]
@@ -231,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run a sub-command; package errors, OSError and ValueError print one clear line and exit 1."""
     args = build_parser().parse_args(argv)
-    if args.verbose:  # read when tensorflow is first imported (genrecrnn.quiet), which happens after this
+    if args.verbose:  # read when tensorflow is first imported (genrecrnn.util.quiet), which happens after this
         os.environ[VERBOSE_ENV] = "1"
     quiet.install()  # before any command imports tensorflow
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s")
