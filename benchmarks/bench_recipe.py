@@ -225,7 +225,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="append one JSON line per run here")
     args = parser.parse_args()
 
-    from genrecrnn.config.sections import load_params, with_overrides
+    from genrecrnn.config.loading import load_params, with_overrides
 
     variants = {name: ABLATIONS[name] for name in args.variants}
     for spec in args.variant:

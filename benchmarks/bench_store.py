@@ -96,7 +96,7 @@ def input_wait(n: int, steps: int) -> tuple[float, float]:
     import keras
     import pandas as pd
 
-    from genrecrnn.config.sections import load_params
+    from genrecrnn.config.loading import load_params
     from genrecrnn.features.batches import FrameBatches
     from genrecrnn.features.logmel import FeatureConfig
     from genrecrnn.features.store import FeatureStore, ShardedFrames

@@ -139,7 +139,7 @@ def _burn(seconds: float) -> None:
 
 def time_key_shift(stop, times: list[float]) -> None:
     """Until `stop` is set: time augment.key_shift (params.yaml's max shift) on a 32-frame batch, in ms, every 50 ms."""
-    from genrecrnn.config.sections import load_params
+    from genrecrnn.config.loading import load_params
     from genrecrnn.features.augment import key_shift
 
     cfg = load_params(Path(__file__).parents[1] / "params.yaml").train.augment
@@ -232,7 +232,7 @@ def run_variant(variant: str, folder: str, epochs: int, seed: int = 0) -> dict:
         )
         augment = {}
         if lever == "augment":
-            from genrecrnn.config.sections import load_params
+            from genrecrnn.config.loading import load_params
             from genrecrnn.features.logmel import FeatureConfig
 
             clip_end = (rows + 1) % 10 == 0  # the random frames stand for clips of 10 frames of 3 s

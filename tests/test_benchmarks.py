@@ -70,7 +70,7 @@ def test_fp32_peak_follows_the_isa_onednn_may_use(benchmarks, monkeypatch):
 
 def test_recipe_ablations_name_real_params(benchmarks):
     from bench_recipe import ABLATIONS, parse_override
-    from genrecrnn.config.sections import load_params, with_overrides
+    from genrecrnn.config.loading import load_params, with_overrides
 
     assert parse_override("train.augment.crop=false") == ("train.augment.crop", False)
     assert parse_override("model.filters=[8,16,32,32,32]") == ("model.filters", [8, 16, 32, 32, 32])

@@ -149,7 +149,8 @@ def test_predict_notes_a_model_of_synthetic_genres(tmp_path, capfd, monkeypatch,
 
 def test_predict_defaults_come_from_the_project_params(monkeypatch, tmp_path):
     from genrecrnn.cli import _predict_defaults
-    from genrecrnn.config.sections import PredictParams, load_params
+    from genrecrnn.config.loading import load_params
+    from genrecrnn.config.sections import PredictParams
 
     monkeypatch.chdir(ROOT)
     assert _predict_defaults() == (ROOT / "models" / "crnn.keras", load_params(ROOT / "params.yaml").predict)

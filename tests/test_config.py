@@ -5,17 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from genrecrnn.config.sections import (
-    SECTIONS,
-    AugmentParams,
-    Params,
-    TrainParams,
-    as_dict,
-    load_params,
-    received,
-    section_of,
-    with_overrides,
-)
+from genrecrnn.config.loading import as_dict, load_params, received, section_of, with_overrides
+from genrecrnn.config.sections import SECTIONS, AugmentParams, Params, TrainParams
 from genrecrnn.util.errors import ConfigError
 
 from conftest import ROOT

@@ -17,7 +17,8 @@ import pytest
 import yaml
 
 from genrecrnn.config import outputs
-from genrecrnn.config.sections import Params, as_dict, load_params
+from genrecrnn.config.loading import as_dict, load_params
+from genrecrnn.config.sections import Params
 
 from conftest import ROOT
 

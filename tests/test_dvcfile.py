@@ -6,7 +6,8 @@ import pytest
 import yaml
 
 from genrecrnn.cli import main
-from genrecrnn.config.sections import DataParams, load_params
+from genrecrnn.config.loading import load_params
+from genrecrnn.config.sections import DataParams
 from genrecrnn.pipeline.dvcfile import check_user_files, declared_user_files, user_files, write_user_files
 from genrecrnn.util.errors import ConfigError
 

@@ -11,7 +11,8 @@ import nbformat
 import papermill
 import pytest
 
-from genrecrnn.config.sections import Params, as_dict, load_params
+from genrecrnn.config.loading import as_dict, load_params
+from genrecrnn.config.sections import Params
 from genrecrnn.pipeline.notebooks import notebook_parameters, run_notebook
 from genrecrnn.util.errors import ConfigError
 

@@ -1,5 +1,5 @@
 from genrecrnn import __version__
-from genrecrnn.config.sections import load_params, with_overrides
+from genrecrnn.config.loading import load_params, with_overrides
 from genrecrnn.data.provenance import run_identity
 from genrecrnn.pipeline.notebooks import notebook_parameters
 

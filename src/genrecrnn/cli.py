@@ -24,7 +24,7 @@ log = logging.getLogger("genrecrnn")
 
 def cmd_data(args: argparse.Namespace) -> int:
     """Data stage: generate or index the data set, write manifest, split and genre list."""
-    from genrecrnn.config.sections import load_params
+    from genrecrnn.config.loading import load_params
     from genrecrnn.pipeline import stages
 
     params = load_params(args.params)
@@ -42,7 +42,7 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 def cmd_deps(args: argparse.Namespace) -> int:
     """Write params.yaml's data.split_file / data.group_file into dvc.yaml as deps of the data stage."""
-    from genrecrnn.config.sections import load_params
+    from genrecrnn.config.loading import load_params
     from genrecrnn.pipeline.dvcfile import DVC_FILE, user_files, write_user_files
 
     params = load_params(args.params)
@@ -55,7 +55,7 @@ def cmd_deps(args: argparse.Namespace) -> int:
 
 def cmd_notebook(args: argparse.Namespace) -> int:
     """Run one numbered notebook with papermill, parameters from params.yaml, output atomically under results/."""
-    from genrecrnn.config.sections import find_project_root, load_params
+    from genrecrnn.config.loading import find_project_root, load_params
     from genrecrnn.pipeline.notebooks import run_notebook
 
     root = find_project_root()
@@ -67,7 +67,7 @@ def cmd_notebook(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Report stage: gather the executed notebooks into results/report.html."""
-    from genrecrnn.config.sections import find_project_root, load_params
+    from genrecrnn.config.loading import find_project_root, load_params
     from genrecrnn.pipeline import stages
 
     root = find_project_root()
@@ -78,7 +78,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_summary(args: argparse.Namespace) -> int:
     """A few headline numbers of the last run and where its report is (what `make repro` ends with)."""
-    from genrecrnn.config.sections import find_project_root, load_params
+    from genrecrnn.config.loading import find_project_root, load_params
     from genrecrnn.report.page import headline_summary
 
     root = find_project_root()
@@ -155,8 +155,9 @@ def _check_output(path: Path, *, flag: str, example: str, suffixes: tuple[str, .
 
 def _predict_defaults() -> tuple[Path | None, PredictParams]:
     """Model path and `predict` section (windows in s, top-k) of the project's params.yaml; outside one, defaults."""
+    from genrecrnn.config.loading import find_project_root, load_params
     from genrecrnn.config.outputs import MODEL_FILE
-    from genrecrnn.config.sections import PredictParams, find_project_root, load_params
+    from genrecrnn.config.sections import PredictParams
 
     try:
         root = find_project_root()

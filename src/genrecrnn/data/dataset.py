@@ -24,7 +24,8 @@ import pandas as pd
 import soundfile as sf
 from tqdm.auto import tqdm
 
-from genrecrnn.config.sections import DataParams, section_of
+from genrecrnn.config.loading import section_of
+from genrecrnn.config.sections import DataParams
 from genrecrnn.data.audio import AUDIO_EXTENSIONS, audio_info, load_audio
 from genrecrnn.data.fma import list_fma_files
 from genrecrnn.data.split import add_groups, read_split_file, split_table, stratified_split

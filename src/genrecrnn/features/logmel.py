@@ -19,7 +19,8 @@ import scipy.fft
 from pydantic import model_validator
 from scipy import sparse
 
-from genrecrnn.config.sections import FeaturesParams, PositiveInt, parse_section, section, section_of
+from genrecrnn.config.loading import parse_section, section_of
+from genrecrnn.config.sections import FeaturesParams, PositiveInt, section
 from genrecrnn.data.audio import load_audio
 from genrecrnn.util import portable
 from genrecrnn.util.errors import AudioError

@@ -17,7 +17,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from genrecrnn.config.sections import DataParams, section_of
+from genrecrnn.config.loading import section_of
+from genrecrnn.config.sections import DataParams
 from genrecrnn.features.logmel import FeatureConfig
 from genrecrnn.model.crnn import input_shape, load_model, save_model
 from genrecrnn.util.errors import ModelError

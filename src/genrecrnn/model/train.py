@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from genrecrnn.config.sections import AugmentParams, ModelParams, TrainParams, section_of
+from genrecrnn.config.loading import section_of
+from genrecrnn.config.sections import AugmentParams, ModelParams, TrainParams
 from genrecrnn.features.batches import FrameBatches
 from genrecrnn.features.store import FeatureStore
 from genrecrnn.metrics.scores import clip_probabilities

@@ -10,8 +10,9 @@ from pathlib import Path
 import papermill
 from jupyter_client import AsyncKernelManager
 
+from genrecrnn.config.loading import as_dict
 from genrecrnn.config.outputs import executed_notebook
-from genrecrnn.config.sections import Params, as_dict
+from genrecrnn.config.sections import Params
 from genrecrnn.util.errors import ConfigError
 from genrecrnn.util.fileio import atomic_path
 
