@@ -9,14 +9,14 @@ from genrecrnn.evaluation.baseline import clip_statistics, fit_baseline
 from genrecrnn.evaluation.scorecard import clip_table
 from genrecrnn.features.logmel import FeatureConfig, clip_frames
 from genrecrnn.metrics.scores import confusion
-from genrecrnn.report import plots
+from genrecrnn.report import plots, plots_evaluation, plots_prediction
 
 from conftest import tone
 
 
 def test_confusion_heatmap_annotates_counts_and_saves_png(tmp_path):
     cm = confusion(np.array([0, 0, 1, 2]), np.array([0, 1, 1, 2]), genres=["a", "b", "c"])
-    fig = plots.confusion_heatmap(cm)
+    fig = plots_evaluation.confusion_heatmap(cm)
     texts = sorted(t.get_text() for t in fig.axes[0].texts)
     assert texts == sorted(["1", "1", "0", "0", "1", "0", "0", "0", "1"])
     path = plots.save_figure(fig, tmp_path / "figures" / "cm.png")
@@ -26,13 +26,13 @@ def test_confusion_heatmap_annotates_counts_and_saves_png(tmp_path):
 
 def test_curves_and_timeline_draw_one_line_per_genre():
     table = pd.DataFrame({"genre": ["a", "a", "micro", "micro"], "recall": [0, 1, 0, 1], "precision": [1, 0.5, 1, 0.6]})
-    fig = plots.curves(table, x="recall", y="precision", steps=True, title="pr")
+    fig = plots_evaluation.curves(table, x="recall", y="precision", steps=True, title="pr")
     assert [line.get_label() for line in fig.axes[0].lines] == ["a", "micro"]
     windows = [
         {"start": 0.0, "seconds": 30.0, "probabilities": [0.2, 0.8]},
         {"start": 30.0, "seconds": 30.0, "probabilities": [0.6, 0.4]},
     ]
-    ax = plots.timeline(windows, ["a", "b"], title="t").axes[0]
+    ax = plots_prediction.timeline(windows, ["a", "b"], title="t").axes[0]
     assert len(ax.collections) == 2 and ax.get_xlim() == (0.0, 60.0)  # one stacked band per genre, 0-60 s
 
 

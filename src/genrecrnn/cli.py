@@ -133,7 +133,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
             atomic_write_json(args.json, run.report(top_k=top_k))
             written.append(args.json)
     if args.plot is not None and run.results:
-        from genrecrnn.report.plots import figure_files, save_figure, song_timelines
+        from genrecrnn.report.plots import figure_files, save_figure
+        from genrecrnn.report.plots_prediction import song_timelines
 
         save_figure(song_timelines(run.results, classifier.genres), args.plot)
         written += figure_files(args.plot)

@@ -117,7 +117,7 @@ def preprocess(
     from genrecrnn.data.dataset import one_per_genre, read_dataset_index, tracks_with_split
     from genrecrnn.features.logmel import feature_config, logmel
     from genrecrnn.features.store import write_feature_store
-    from genrecrnn.report import plots
+    from genrecrnn.report import plots_training
 
     identity = run_identity(given, dataset=root / paths.dataset)
     cfg = feature_config(features, sample_rate)
@@ -133,7 +133,7 @@ def preprocess(
     )
     examples = one_per_genre(tracks, genres)
     signals = {row.genre: load_audio(root / row.path, sr=cfg.sample_rate) for row in examples.itertuples()}
-    fig = plots.logmel_grid({g: logmel(y, cfg=cfg) for g, y in signals.items()}, cfg=cfg)
+    fig = plots_training.logmel_grid({g: logmel(y, cfg=cfg) for g, y in signals.items()}, cfg=cfg)
     figures = {"logmel_examples": _figure(fig, root / paths.results, "logmel_examples")}
     return PreprocessResult(identity, cfg, manifest, split, genres, tracks, index, signals, figures)
 
@@ -176,7 +176,7 @@ def train(
     from genrecrnn.features.store import open_feature_store
     from genrecrnn.model.classifier import save_classifier
     from genrecrnn.model.train import save_history, train_crnn
-    from genrecrnn.report import plots
+    from genrecrnn.report import plots_training
 
     identity = run_identity(given, dataset=root / paths.dataset)
     store = open_feature_store(root / paths.features)
@@ -195,7 +195,7 @@ def train(
     save_classifier(model_path, model=network, genres=genres, feature_config=store.config, data=data)
     results = root / paths.results
     save_history(history, results / HISTORY_FILE)
-    figures = {"training_curves": _figure(plots.training_curves(history), results, "training_curves")}
+    figures = {"training_curves": _figure(plots_training.training_curves(history), results, "training_curves")}
     kept = int(history.loc[history["selected"], "epoch"].iloc[0]) + 1
     steps = steps_per_epoch(len(store.split("train")), batch_size=train.batch_size)
     train_seed = seed if train.seed is None else train.seed
@@ -241,7 +241,7 @@ def validate(
     from genrecrnn.features.store import open_feature_store
     from genrecrnn.metrics import scores as evaluation
     from genrecrnn.model.classifier import load_classifier
-    from genrecrnn.report import plots
+    from genrecrnn.report import plots_evaluation
 
     results = root / paths.results
     store = open_feature_store(root / paths.features)
@@ -265,7 +265,7 @@ def validate(
         genres=genres, identifiers=identity,
     )  # fmt: skip
     cm = evaluation.confusion(clips["label"], clips["predicted_label"], genres=genres)
-    figures = {"confusion_matrix": _figure(plots.confusion_heatmap(cm), results, "confusion_matrix")}
+    figures = {"confusion_matrix": _figure(plots_evaluation.confusion_heatmap(cm), results, "confusion_matrix")}
     per_genre = pd.read_csv(results / PER_GENRE_FILE)
     baseline_per_genre = {
         BASELINES[name]: evaluation.per_genre_table(
@@ -274,18 +274,20 @@ def validate(
         for name, table in baselines.items()
     }
     figures["per_genre_f1"] = _figure(
-        plots.per_genre_f1(per_genre, baseline=baseline_per_genre), results, "per_genre_f1"
+        plots_evaluation.per_genre_f1(per_genre, baseline=baseline_per_genre), results, "per_genre_f1"
     )
     pr, roc = write_curves(results, clips, genres=genres)
-    pr_fig = plots.curves(pr, x="recall", y="precision", steps=True, title="Precision-recall per genre")
+    pr_fig = plots_evaluation.curves(pr, x="recall", y="precision", steps=True, title="Precision-recall per genre")
     figures["pr_curves"] = _figure(pr_fig, results, "pr_curves")
     figures["roc_curves"] = _figure(
-        plots.curves(roc, x="fpr", y="tpr", diagonal=True, title="ROC per genre"), results, "roc_curves"
+        plots_evaluation.curves(roc, x="fpr", y="tpr", diagonal=True, title="ROC per genre"), results, "roc_curves"
     )
     labels, maps = explain.embedding_maps(classifier.model, store, "test")
-    figures["embedding_map"] = _figure(plots.embedding_maps(maps, labels, genres), results, "embedding_map")
+    figures["embedding_map"] = _figure(plots_evaluation.embedding_maps(maps, labels, genres), results, "embedding_map")
     saliency = explain.band_saliency(classifier.model, store, "test", n_genres=len(genres), seed=seed)
-    figures["saliency"] = _figure(plots.saliency_grid(saliency, genres, cfg=store.config), results, "saliency")
+    figures["saliency"] = _figure(
+        plots_evaluation.saliency_grid(saliency, genres, cfg=store.config), results, "saliency"
+    )
     return ValidateResult(
         identity, genres, len(test_index), headline, summary_table(metrics), clips, cm, per_genre, baseline_per_genre,
         figures,
