@@ -24,7 +24,8 @@ from genrecrnn.config.sections import DataParams
 from genrecrnn.evaluation.baseline import BASELINES
 from genrecrnn.evaluation.scorecard import comparison_key
 from genrecrnn.metrics.scores import describe_errors
-from genrecrnn.report.html import details_cells, html_cell, methods_html, numbered_figures, summary_html
+from genrecrnn.report.details import details_cells, html_cell
+from genrecrnn.report.html import methods_html, numbered_figures, summary_html
 from genrecrnn.util.errors import DataError
 from genrecrnn.util.fileio import atomic_write_text
 
