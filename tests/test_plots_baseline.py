@@ -8,7 +8,7 @@ import pytest
 from genrecrnn.evaluation.baseline import clip_statistics, fit_baseline
 from genrecrnn.evaluation.scorecard import clip_table
 from genrecrnn.features.logmel import FeatureConfig, clip_frames
-from genrecrnn.metrics.scores import confusion
+from genrecrnn.metrics.tables import confusion
 from genrecrnn.report import plots, plots_evaluation, plots_prediction
 
 from conftest import tone

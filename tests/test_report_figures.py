@@ -9,7 +9,8 @@ from matplotlib.legend import Legend
 from genrecrnn.config.sections import ModelParams
 from genrecrnn.evaluation import explain
 from genrecrnn.features.logmel import FeatureConfig
-from genrecrnn.metrics.scores import per_genre_table, pr_curves, roc_curves
+from genrecrnn.metrics.curves import pr_curves, roc_curves
+from genrecrnn.metrics.scores import per_genre_table
 from genrecrnn.model.crnn import build_crnn
 from genrecrnn.report import plots, plots_evaluation, plots_prediction, plots_training
 from genrecrnn.util.errors import ModelError

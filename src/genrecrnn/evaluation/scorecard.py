@@ -221,7 +221,7 @@ def write_validation(
 
 def write_curves(results: Path, clips: pd.DataFrame, *, genres: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Clip-level PR and ROC curves to pr_curves.csv / roc_curves.csv (+ *_micro.csv); returns both tables."""
-    from genrecrnn.metrics.scores import pr_curves, roc_curves
+    from genrecrnn.metrics.curves import pr_curves, roc_curves
 
     y, probs = clips["label"].to_numpy(), clips[[f"p_{g}" for g in genres]].to_numpy()
     pr, roc = pr_curves(y, probs, genres=genres), roc_curves(y, probs, genres=genres)

@@ -239,7 +239,8 @@ def validate(
         write_validation,
     )
     from genrecrnn.features.store import open_feature_store
-    from genrecrnn.metrics import scores as evaluation
+    from genrecrnn.metrics.scores import per_genre_table
+    from genrecrnn.metrics.tables import confusion
     from genrecrnn.model.classifier import load_classifier
     from genrecrnn.report import plots_evaluation
 
@@ -264,11 +265,11 @@ def validate(
         results, metrics=metrics, comparisons=comparisons, clips=clips, frames=frames, baselines=baselines,
         genres=genres, identifiers=identity,
     )  # fmt: skip
-    cm = evaluation.confusion(clips["label"], clips["predicted_label"], genres=genres)
+    cm = confusion(clips["label"], clips["predicted_label"], genres=genres)
     figures = {"confusion_matrix": _figure(plots_evaluation.confusion_heatmap(cm), results, "confusion_matrix")}
     per_genre = pd.read_csv(results / PER_GENRE_FILE)
     baseline_per_genre = {
-        BASELINES[name]: evaluation.per_genre_table(
+        BASELINES[name]: per_genre_table(
             table["label"].to_numpy(), table[[f"p_{g}" for g in genres]].to_numpy(), genres=genres
         )
         for name, table in baselines.items()

@@ -23,7 +23,7 @@ from genrecrnn.config.outputs import CONFUSION_FILE, FIGURE_DIR, METRICS_FILE, R
 from genrecrnn.config.sections import DataParams
 from genrecrnn.evaluation.baseline import BASELINES
 from genrecrnn.evaluation.scorecard import comparison_key
-from genrecrnn.metrics.scores import describe_errors
+from genrecrnn.metrics.tables import describe_errors
 from genrecrnn.report.details import details_cells, html_cell
 from genrecrnn.report.html import methods_html, numbered_figures, summary_html
 from genrecrnn.util.errors import DataError

@@ -10,7 +10,7 @@ import pandas as pd
 import seaborn as sns
 
 from genrecrnn.features.logmel import FeatureConfig
-from genrecrnn.metrics.scores import curve_area
+from genrecrnn.metrics.curves import curve_area
 from genrecrnn.report.plots import legend_outside
 
 SCOPE = "clip level, test split"  # what the validation figures are computed on; said in their titles
