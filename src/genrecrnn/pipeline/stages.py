@@ -12,11 +12,9 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from genrecrnn.config.outputs import (
@@ -39,6 +37,7 @@ from genrecrnn.config.sections import (
     ValidateParams,
 )
 from genrecrnn.data.provenance import run_identity
+from genrecrnn.pipeline.results import DataResult, PredictResult, PreprocessResult, TrainResult, ValidateResult
 from genrecrnn.util import quiet
 
 log = logging.getLogger(__name__)
@@ -58,16 +57,6 @@ def _figure(fig: Any, results: Path, stem: str) -> Path:
     return path
 
 
-@dataclass(frozen=True)
-class DataResult:
-    """The data stage's index: manifest (one row per file found), split (usable files), split-file names not found."""
-
-    manifest: pd.DataFrame
-    split: pd.DataFrame
-    missing: list[str]
-    folder: Path
-
-
 def data(params: Params, *, root: Path) -> DataResult:
     """Data stage: generate or index the data set into paths.dataset (manifest, split, genres), as `genrecrnn data`.
 
@@ -85,21 +74,6 @@ def data(params: Params, *, root: Path) -> DataResult:
         params.data, out_dir=folder, genres=params.genres, sample_rate=params.sample_rate, seed=params.seed
     )
     return DataResult(manifest, split, missing, folder)
-
-
-@dataclass(frozen=True)
-class PreprocessResult:
-    """What preprocess wrote (the frame index of the feature store) and the data set it read, for exploring."""
-
-    identity: dict[str, str]
-    cfg: Any  # genrecrnn.features.logmel.FeatureConfig
-    manifest: pd.DataFrame
-    split: pd.DataFrame
-    genres: list[str]
-    tracks: pd.DataFrame  # usable files with their split
-    index: pd.DataFrame  # one row per stored frame
-    examples: dict[str, np.ndarray]  # genre -> audio (sample_rate Hz) of its first training clip
-    figures: dict[str, Path] = field(default_factory=dict)
 
 
 def preprocess(
@@ -136,27 +110,6 @@ def preprocess(
     fig = plots_training.logmel_grid({g: logmel(y, cfg=cfg) for g, y in signals.items()}, cfg=cfg)
     figures = {"logmel_examples": _figure(fig, root / paths.results, "logmel_examples")}
     return PreprocessResult(identity, cfg, manifest, split, genres, tracks, index, signals, figures)
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    """The trained model's files, its per-epoch history and the epoch kept (1-based), for exploring."""
-
-    identity: dict[str, str]
-    genres: list[str]
-    frames_per_split: pd.DataFrame
-    history: pd.DataFrame  # one row per epoch run, epoch counted from 0 (Keras), as history.csv
-    kept_epoch: int  # 1-based
-    steps_per_epoch: int
-    seed: int  # training's seed (train.seed, else the top-level seed)
-    model_path: Path
-    history_path: Path
-    figures: dict[str, Path] = field(default_factory=dict)
-
-    @property
-    def kept(self) -> pd.Series:
-        """The history row of the kept epoch."""
-        return self.history.loc[self.history["selected"]].iloc[0]
 
 
 def train(
@@ -203,22 +156,6 @@ def train(
         identity, genres, frames_per_split, history, kept, steps, train_seed, model_path, results / HISTORY_FILE,
         figures,
     )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class ValidateResult:
-    """The validate stage's numbers on the test split and the files it wrote, for exploring."""
-
-    identity: dict[str, str]
-    genres: list[str]
-    n_frames: int
-    headline: dict  # the metrics.json document
-    summary: pd.DataFrame  # every metric of each model and level (summary.csv)
-    clips: pd.DataFrame  # the CRNN's clip table
-    confusion: pd.DataFrame  # clip-level confusion matrix, true genre x predicted genre
-    per_genre: pd.DataFrame  # the CRNN's per-genre metrics (per_genre.csv)
-    baseline_per_genre: dict[str, pd.DataFrame]  # baseline label -> its per-genre metrics
-    figures: dict[str, Path] = field(default_factory=dict)
 
 
 def validate(
@@ -293,17 +230,6 @@ def validate(
         identity, genres, len(test_index), headline, summary_table(metrics), clips, cm, per_genre, baseline_per_genre,
         figures,
     )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class PredictResult:
-    """The files classified (PredictionRun: results, failures), the model's genres and the JSON written."""
-
-    identity: dict[str, str]
-    run: Any  # genrecrnn.predict.inference.PredictionRun, run to the end
-    genres: list[str]
-    table: pd.DataFrame  # one row per classified file
-    written: Path
 
 
 def predict(predict: PredictParams, *, paths: PathsParams, root: Path, given: Mapping[str, Any]) -> PredictResult:
