@@ -70,7 +70,8 @@ def parse_override(text: str) -> tuple[str, object]:
 
 def prepare(work: Path, params: Params) -> Path:
     """Data stage + feature store for these params, cached by the data and feature settings."""
-    from genrecrnn.data.dataset import prepare_dataset, read_dataset_index, tracks_with_split
+    from genrecrnn.data.dataset import prepare_dataset
+    from genrecrnn.data.index import read_dataset_index, tracks_with_split
     from genrecrnn.features.logmel import feature_config
     from genrecrnn.features.store import write_feature_store
     from genrecrnn.model.train import run_id
@@ -157,7 +158,7 @@ def fusion_scores(val: dict, test: dict | None, *, baseline: str = "rhythm_harmo
 
 def run(params: Params, folder: Path, *, final: bool) -> dict:
     """Train with `params`; score CRNN and baseline on the val clips, and on the test clips only if `final`."""
-    from genrecrnn.data.dataset import audio_files
+    from genrecrnn.data.index import audio_files
     from genrecrnn.features.store import open_feature_store
     from genrecrnn.model.train import train_crnn
 

@@ -56,7 +56,8 @@ def test_special_values_follow_numpy():
 _STAGES = """
 import hashlib, json, pathlib, tempfile
 from genrecrnn.config.sections import DataParams
-from genrecrnn.data.dataset import prepare_dataset, tracks_with_split
+from genrecrnn.data.dataset import prepare_dataset
+from genrecrnn.data.index import tracks_with_split
 from genrecrnn.features.logmel import FeatureConfig
 from genrecrnn.features.store import write_feature_store
 md5 = lambda p: hashlib.md5(p.read_bytes()).hexdigest()

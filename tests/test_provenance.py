@@ -28,7 +28,7 @@ def test_only_the_parameters_a_stage_receives_change_its_id():
 def test_manifest_md5_comes_from_the_data_index(tmp_path):
     import pandas as pd
 
-    from genrecrnn.data.dataset import manifest_checksum, write_dataset_index
+    from genrecrnn.data.index import manifest_checksum, write_dataset_index
 
     manifest = pd.DataFrame(
         {"track_id": ["a/0"], "path": ["a/0.wav"], "genre": ["a"], "md5": ["0" * 32], "status": ["ok"]}

@@ -1,4 +1,4 @@
-"""The output contract: every file a stage writes under paths.results, and the model files under paths.models.
+"""The output contract: every file a stage writes under paths.dataset, paths.results and paths.models.
 
 Each name is given once, relative to its folder, with what it holds and the stage that writes it. The stages,
 the report, the CLI and the tests read the names from here; tests/test_dvc_stages.py checks that dvc.yaml
@@ -6,6 +6,11 @@ declares exactly these outs, stage by stage (:func:`stage_outputs`).
 """
 
 from __future__ import annotations
+
+# paths.dataset: the data stage's folder out (data.index writes and reads them).
+MANIFEST_FILE = "manifest.csv"  # data: every file found, usable or not, with the reason
+SPLIT_FILE = "split.csv"  # data: train/val/test of each usable track
+GENRES_FILE = "genres.json"  # data: the genre names in label order
 
 # paths.models: the train stage's folder out.
 MODEL_FILE = "crnn.keras"  # train: the trained CRNN (Keras zip)

@@ -1,4 +1,4 @@
-"""Data sources, the manifest and the data set's index files (the split itself: genrecrnn.data.split).
+"""The data stage: the sources, the manifest of every file found, and the split written (genrecrnn.data.split).
 
 Four sources, chosen by params.yaml `data.source`:
 - synthetic: the built-in seeded genre set (genrecrnn.data.synth), written in GTZAN layout;
@@ -15,7 +15,6 @@ The split assigns whole tracks to train/val/test, so frames of one clip never st
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -28,14 +27,12 @@ from genrecrnn.config.loading import section_of
 from genrecrnn.config.sections import DataParams
 from genrecrnn.data.audio import AUDIO_EXTENSIONS, audio_info, load_audio
 from genrecrnn.data.fma import list_fma_files
+from genrecrnn.data.index import write_dataset_index
 from genrecrnn.data.split import add_groups, read_split_file, split_table, stratified_split
 from genrecrnn.data.synth import GTZAN_GENRES, synth_set
 from genrecrnn.util.errors import AudioError, DataError
-from genrecrnn.util.fileio import atomic_path, atomic_write_text
+from genrecrnn.util.fileio import atomic_path
 
-MANIFEST_FILE = "manifest.csv"
-SPLIT_FILE = "split.csv"
-GENRES_FILE = "genres.json"
 MANIFEST_COLUMNS = [
     "track_id",
     "path",
@@ -141,50 +138,6 @@ def _inspect(path: str, *, min_seconds: float) -> dict:
     else:
         row.update(status="ok", reason="")
     return row
-
-
-def write_dataset_index(
-    out_dir: Path | str, manifest: pd.DataFrame, split: pd.DataFrame, genres: Sequence[str]
-) -> None:
-    """Write manifest.csv, split.csv and genres.json into `out_dir`, each atomically."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out_dir / MANIFEST_FILE, manifest.to_csv(index=False))
-    atomic_write_text(out_dir / SPLIT_FILE, split.to_csv(index=False))
-    atomic_write_text(out_dir / GENRES_FILE, json.dumps(list(genres), indent=2) + "\n")
-
-
-def read_dataset_index(folder: Path | str) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-    """(manifest, split, genres) written by write_dataset_index."""
-    folder = Path(folder)
-    if not (folder / MANIFEST_FILE).is_file():
-        raise DataError(f"{folder}: no {MANIFEST_FILE}; run the data stage first (dvc repro)")
-    manifest = pd.read_csv(
-        folder / MANIFEST_FILE,
-        dtype={"track_id": str, "md5": str, "reason": str},
-        keep_default_na=False,
-    )
-    split = pd.read_csv(folder / SPLIT_FILE, dtype={"track_id": str})
-    genres = json.loads((folder / GENRES_FILE).read_text())
-    return manifest, split, genres
-
-
-def tracks_with_split(manifest: pd.DataFrame, split: pd.DataFrame) -> pd.DataFrame:
-    """Usable manifest rows joined with their split: the input of feature extraction."""
-    return manifest.merge(split[["track_id", "split"]], on="track_id", how="inner")
-
-
-def audio_files(folder: Path | str, *, root: Path | str) -> dict[str, Path]:
-    """track_id -> audio file of every usable clip of the data set in `folder`; relative paths are under `root`."""
-    manifest, split, _ = read_dataset_index(folder)
-    tracks = tracks_with_split(manifest, split)
-    return {t: Path(root) / p for t, p in zip(tracks["track_id"], tracks["path"])}
-
-
-def manifest_checksum(manifest: pd.DataFrame) -> str:
-    """md5 over (track_id, md5, status) rows: one id for the exact data a run used."""
-    text = "\n".join(f"{t},{m},{s}" for t, m, s in zip(manifest["track_id"], manifest["md5"], manifest["status"]))
-    return hashlib.md5(text.encode()).hexdigest()
 
 
 def _existing_dir(root: Path | str) -> Path:
@@ -300,19 +253,3 @@ def prepare_dataset(
         )
     write_dataset_index(out_dir, manifest, split, genres)
     return manifest, split, missing
-
-
-def one_per_genre(tracks: pd.DataFrame, genres: Sequence[str], *, split: str = "train") -> pd.DataFrame:
-    """The first track (by id) of each genre in `split`, in genre order: examples to look at and listen to."""
-    part = tracks[tracks["split"] == split].sort_values("track_id")
-    firsts = part.groupby("genre", sort=False).head(1).set_index("genre")
-    return firsts.reindex([g for g in genres if g in firsts.index]).reset_index()
-
-
-def first_test_clip(folder: Path | str) -> str:
-    """Path (as in the manifest) of the first test track: notebook 04's default input."""
-    manifest, split, _ = read_dataset_index(folder)
-    test = tracks_with_split(manifest, split).query("split == 'test'").sort_values("track_id")
-    if test.empty:
-        raise DataError(f"{folder}: the split has no test track")
-    return str(test["path"].iloc[0])

@@ -37,7 +37,7 @@ def run_identity(
     if params is not None:
         identity["params_md5"] = params_md5(params)
     if dataset is not None:  # imported here: `genrecrnn predict` needs no data set (nor sklearn)
-        from genrecrnn.data.dataset import manifest_checksum, read_dataset_index
+        from genrecrnn.data.index import manifest_checksum, read_dataset_index
 
         identity["manifest_md5"] = manifest_checksum(read_dataset_index(Path(dataset))[0])
     if model_id is not None:

@@ -88,7 +88,7 @@ def preprocess(
     """Preprocess stage: every usable clip cut into log-mel frames (sample_rate Hz) in the sharded feature store,
     and the log-mel grid of one training clip per genre (figures/logmel_examples.png)."""
     from genrecrnn.data.audio import load_audio
-    from genrecrnn.data.dataset import one_per_genre, read_dataset_index, tracks_with_split
+    from genrecrnn.data.index import one_per_genre, read_dataset_index, tracks_with_split
     from genrecrnn.features.logmel import feature_config, logmel
     from genrecrnn.features.store import write_feature_store
     from genrecrnn.report import plots_training
@@ -124,7 +124,7 @@ def train(
 ) -> TrainResult:
     """Train stage: the CRNN trained on the feature store's train split, the epoch chosen on val; writes the model
     and its sidecar (paths.models), history.csv and figures/training_curves.png."""
-    from genrecrnn.data.dataset import GENRES_FILE
+    from genrecrnn.config.outputs import GENRES_FILE
     from genrecrnn.features.batches import steps_per_epoch
     from genrecrnn.features.store import open_feature_store
     from genrecrnn.model.classifier import save_classifier
@@ -163,7 +163,7 @@ def validate(
 ) -> ValidateResult:
     """Validate stage: the CRNN and both baselines scored on the same test clips (validate.n_boot bootstrap
     resamples); writes metrics.json, the tables, the probability files, the curves and six figures."""
-    from genrecrnn.data.dataset import audio_files
+    from genrecrnn.data.index import audio_files
     from genrecrnn.evaluation import explain
     from genrecrnn.evaluation.baseline import BASELINES, baseline_probabilities
     from genrecrnn.evaluation.scorecard import (
@@ -235,7 +235,7 @@ def validate(
 def predict(predict: PredictParams, *, paths: PathsParams, root: Path, given: Mapping[str, Any]) -> PredictResult:
     """Predict stage: classify predict.audio (default: the first test clip) in windows of predict.window_seconds s;
     writes prediction.json (the document `genrecrnn predict --json` writes, top predict.top_k genres)."""
-    from genrecrnn.data.dataset import first_test_clip
+    from genrecrnn.data.index import first_test_clip
     from genrecrnn.model.classifier import load_classifier
     from genrecrnn.predict.inference import PredictionRun
     from genrecrnn.util.fileio import atomic_write_json

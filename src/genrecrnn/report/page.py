@@ -32,7 +32,7 @@ from genrecrnn.util.fileio import atomic_write_text
 
 def dataset_overview(dataset: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(clips per genre and split with totals, files left out with their reason) from the data stage's index."""
-    from genrecrnn.data.dataset import read_dataset_index, tracks_with_split
+    from genrecrnn.data.index import read_dataset_index, tracks_with_split
 
     manifest, split, genres = read_dataset_index(dataset)
     tracks = tracks_with_split(manifest, split)
