@@ -39,7 +39,8 @@ from genrecrnn.data.synth import GTZAN_GENRES, clip_seed, synth_clip
 from genrecrnn.features.logmel import FeatureConfig, clip_frames
 from genrecrnn.model.classifier import Classifier, load_classifier, metadata_path, save_classifier
 from genrecrnn.model.crnn import build_crnn, frame_predictor, predict_frames
-from genrecrnn.predict.inference import PredictionRun, predict_file
+from genrecrnn.predict.inference import PredictionRun
+from genrecrnn.predict.windows import predict_file
 
 FILE_SR = 44100
 TARGET_REALTIME = 800.0

@@ -63,7 +63,7 @@ def test_unknown_params_key_is_named(tmp_path, capsys):
 
 def test_silent_and_long_files_are_classified(tmp_path, capsys):
     from genrecrnn.features.logmel import FeatureConfig
-    from genrecrnn.predict.inference import predict_file
+    from genrecrnn.predict.windows import predict_file
 
     classifier = save_tiny_classifier(tmp_path / "m.keras", cfg=FeatureConfig(n_mels=32), genres=["x", "y"])
     silent = predict_file(write_wav(tmp_path / "silence.wav", np.zeros(22050 * 31, np.float32)), classifier)

@@ -181,7 +181,7 @@ def _at_least_one(text: str) -> int:
 
 def format_result(result: dict, *, top_k: int, timeline: bool, genres: list[str]) -> str:
     """Human-readable lines for one file: top genres with probabilities, optionally the window timeline."""
-    from genrecrnn.predict.inference import top_genres
+    from genrecrnn.predict.windows import top_genres
 
     lines = [f"{result['path']}  ({result['duration']:.1f} s, {len(result['windows'])} window(s))"]
     lines += [f"  {g:<12} {p:6.1%}" for g, p in top_genres(result, top_k)]

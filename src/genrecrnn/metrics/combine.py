@@ -1,7 +1,7 @@
 """How probability rows are combined into one distribution per group: "mean" or "vote".
 
 The one implementation behind a clip's genre from its frames (:func:`genrecrnn.metrics.scores.clip_probabilities`)
-and a song's from its windows (:func:`genrecrnn.predict.inference.predict_file`). Numpy only, so the command
+and a song's from its windows (:func:`genrecrnn.predict.windows.predict_file`). Numpy only, so the command
 line can list the allowed values without importing the metrics or the model.
 """
 

@@ -24,7 +24,7 @@ def timeline(
 ) -> plt.Figure:
     """Genre probability over time as a stacked area: each window's distribution from its start to the next start.
 
-    ``windows`` are :func:`genrecrnn.predict.inference.predict_file`'s (start s, seconds, probabilities); the x axis is
+    ``windows`` are :func:`genrecrnn.predict.windows.predict_file`'s (start s, seconds, probabilities); the x axis is
     in seconds, or minutes for songs over five minutes, so an hour-long file stays readable.
     """
     if ax is None:
