@@ -1,6 +1,6 @@
 """Does the training recipe make the CRNN learn music rather than memorise clips? Clip accuracy, CRNN vs baseline.
 
-Runs the study's own functions (data stage, feature store, train_crnn, the baseline, the paired
+Runs the study's own functions (the data and preprocess stages, train_crnn, the baseline, the paired
 comparison) on a seeded synthetic set with timbre shared by all genres, or on any genre-folder
 collection (`--data`, optional `--group-file`, `--per-class` for learning-curve subsets), for each
 recipe variant given. A variant is a set of params.yaml overrides, as `dvc exp run -S` takes them,
@@ -69,28 +69,21 @@ def parse_override(text: str) -> tuple[str, object]:
 
 
 def prepare(work: Path, params: Params) -> Path:
-    """Data stage + feature store for these params, cached by the data and feature settings."""
-    from genrecrnn.data.dataset import prepare_dataset
-    from genrecrnn.data.index import read_dataset_index, tracks_with_split
-    from genrecrnn.features.logmel import feature_config
-    from genrecrnn.features.store import write_feature_store
+    """The data and preprocess stages (genrecrnn.pipeline.stages) into a folder of `work`, cached by the data and
+    feature settings: <folder>/dataset, <folder>/features, and the stage's figure under <folder>/results."""
+    from genrecrnn.config.loading import with_overrides
     from genrecrnn.model.train import run_id
+    from genrecrnn.pipeline import stages
 
     key = run_id(params.seed, params.sample_rate, params.data, params.features)
     folder = work / key
     if (folder / "features" / "meta.json").is_file():
         return folder
-    prepare_dataset(
-        params.data, out_dir=folder / "dataset", genres=params.genres, sample_rate=params.sample_rate,
-        seed=params.seed, progress=False,
-    )  # fmt: skip
-    manifest, split, _ = read_dataset_index(folder / "dataset")
-    tracks = tracks_with_split(manifest, split)
-    tracks = tracks.assign(
-        path=[str(folder / "dataset" / p) if not Path(p).is_absolute() else p for p in tracks["path"]]
-    )
-    write_feature_store(
-        folder / "features", tracks, cfg=feature_config(params.features, params.sample_rate), progress=False
+    inside = {f"paths.{name}": str(folder / name) for name in ("dataset", "features", "results")}
+    staged = with_overrides(params, inside)
+    stages.data(staged, root=folder)
+    stages.preprocess(
+        staged.features, staged.preprocess, sample_rate=staged.sample_rate, paths=staged.paths, root=folder, given={}
     )
     return folder
 

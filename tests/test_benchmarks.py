@@ -120,3 +120,18 @@ def test_store_benchmark_reads_every_frame_once(benchmarks):
 
     frames = ShardedFrames([np.zeros((5, 2, 3), np.float32), np.ones((4, 2, 3), np.float32)], (2, 3))
     assert read_epoch_arrays(frames, 9, seed=0) >= 0
+
+
+def test_recipe_bench_prepares_its_data_with_the_stages(benchmarks, tmp_path):
+    """bench_recipe's data and features are the data and preprocess stages' own outputs, cached by their settings."""
+    from bench_recipe import prepare
+    from genrecrnn.config.loading import load_params, with_overrides
+    from genrecrnn.features.store import open_feature_store
+
+    small = {"genres": ["blues", "metal"], "data.clips_per_genre": 3, "data.clip_seconds": 4, "preprocess.workers": 1}
+    params = with_overrides(load_params(ROOT / "params.yaml"), small)
+    folder = prepare(tmp_path, params)
+    store = open_feature_store(folder / "features")
+    assert set(store.index["track_id"]) and (folder / "dataset" / "manifest.csv").is_file()
+    assert (folder / "results" / "figures" / "logmel_examples.png").is_file()  # what the preprocess stage draws
+    assert prepare(tmp_path, params) == folder  # cached: the second call finds the store
