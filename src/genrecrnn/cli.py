@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from genrecrnn.config.outputs import MODEL_FILE, REPORT_FILE
 from genrecrnn.metrics.combine import COMBINE_METHODS
 from genrecrnn.util import quiet
 from genrecrnn.util.errors import ConfigError, GenreCRNNError, ModelError, UsageError
@@ -41,12 +42,26 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def cmd_deps(args: argparse.Namespace) -> int:
-    """Write params.yaml's data.split_file / data.group_file into dvc.yaml as deps of the data stage."""
+    """Write params.yaml's data.split_file / data.group_file into dvc.yaml as deps of the data stage; with --check,
+    write nothing and check them and every stage's outs against the output contract (1 if anything differs)."""
     from genrecrnn.config.loading import load_params
-    from genrecrnn.pipeline.dvcfile import DVC_FILE, user_files, write_user_files
+    from genrecrnn.pipeline.dvcfile import (
+        DVC_FILE,
+        check_user_files,
+        outs_against_contract,
+        user_files,
+        write_user_files,
+    )
 
     params = load_params(args.params)
     dvc_yaml = Path(args.params).resolve().parent / DVC_FILE
+    if args.check:
+        check_user_files(dvc_yaml, params.data)
+        problems = outs_against_contract(dvc_yaml)
+        for line in problems:
+            print(f"{dvc_yaml}: {line}", file=sys.stderr)
+        print(f"{dvc_yaml}: user-file deps and outs {'differ' if problems else 'agree with the output contract'}")
+        return 1 if problems else 0
     files = user_files(params.data)
     changed = write_user_files(dvc_yaml, files)
     print(f"{dvc_yaml}: data stage user-file deps {files or 'none'} ({'updated' if changed else 'unchanged'})")
@@ -66,7 +81,7 @@ def cmd_notebook(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """Report stage: gather the executed notebooks into results/report.html."""
+    """Report stage: gather the executed notebooks into the report page (paths.results)."""
     from genrecrnn.config.loading import find_project_root, load_params
     from genrecrnn.pipeline import stages
 
@@ -103,7 +118,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     default_model, defaults = _predict_defaults()
     model_path = args.model or default_model
     if model_path is None:
-        raise ModelError("no --model given and no genrecrnn project here; pass --model path/to/crnn.keras")
+        raise ModelError(f"no --model given and no genrecrnn project here; pass --model path/to/{MODEL_FILE}")
     window_seconds, window_hop_seconds = args.window_seconds, args.hop_seconds
     if window_seconds is None:  # params.yaml's windows; a window given alone gets non-overlapping hops
         window_seconds, window_hop_seconds = defaults.window_seconds, window_hop_seconds or defaults.window_hop_seconds
@@ -157,7 +172,6 @@ def _check_output(path: Path, *, flag: str, example: str, suffixes: tuple[str, .
 def _predict_defaults() -> tuple[Path | None, PredictParams]:
     """Model path and `predict` section (windows in s, top-k) of the project's params.yaml; outside one, defaults."""
     from genrecrnn.config.loading import find_project_root, load_params
-    from genrecrnn.config.outputs import MODEL_FILE
     from genrecrnn.config.sections import PredictParams
 
     try:
@@ -204,12 +218,13 @@ def build_parser() -> argparse.ArgumentParser:
     data.set_defaults(func=cmd_data)
     deps = sub.add_parser("deps", help="write data.split_file/group_file into dvc.yaml's data stage deps")
     deps.add_argument("--params", default="params.yaml", help="parameter file beside dvc.yaml (default: params.yaml)")
+    deps.add_argument("--check", action="store_true", help="write nothing; check the deps and outs (exit 1 if off)")
     deps.set_defaults(func=cmd_deps)
     nb = sub.add_parser("notebook", help="execute a numbered notebook with papermill (DVC stages)")
     nb.add_argument("name", help="notebook name, e.g. 01_preprocessing")
     nb.add_argument("--params", default=None, help="parameter file (default: the project's params.yaml)")
     nb.set_defaults(func=cmd_notebook)
-    rep = sub.add_parser("report", help="gather the executed notebooks into results/report.html (DVC stage)")
+    rep = sub.add_parser("report", help=f"gather the executed notebooks into results/{REPORT_FILE} (DVC stage)")
     rep.set_defaults(func=cmd_report)
     summ = sub.add_parser("summary", help="print the headline numbers of the last run and the report's path")
     summ.set_defaults(func=cmd_summary)

@@ -16,6 +16,9 @@ GENRES_FILE = "genres.json"  # data: the genre names in label order
 MODEL_FILE = "crnn.keras"  # train: the trained CRNN (Keras zip)
 MODEL_SIDECAR = "crnn.json"  # train: its genres, feature settings, weights id and training data (classifier.py)
 
+# paths.checkpoints/<run id>: the train stage's scratch folder (not a DVC out), kept for resuming.
+CHECKPOINT_LOG = "history.csv"  # train: the per-epoch log (Keras's CSVLogger), read back on resuming
+
 # paths.results
 HISTORY_FILE = "history.csv"  # train: loss and accuracy per epoch run, the kept epoch marked `selected`
 METRICS_FILE = "metrics.json"  # validate: headline numbers (scorecard.HEADLINE), run ids, environment

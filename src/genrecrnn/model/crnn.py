@@ -17,6 +17,7 @@ import keras
 import numpy as np
 from keras import layers
 
+from genrecrnn.config.outputs import MODEL_FILE
 from genrecrnn.config.sections import ModelParams
 from genrecrnn.util.errors import ModelError
 from genrecrnn.util.fileio import atomic_path
@@ -86,7 +87,7 @@ def load_model(path: Path | str) -> keras.Model:
     if path.suffix == ".keras" and not zipfile.is_zipfile(path):  # Keras itself calls such a file "not found"
         raise ModelError(
             f"{path}: not a readable Keras model file (a .keras model is a zip archive); retrain with `dvc repro` "
-            "(stage train) or pass --model a crnn.keras written by the train stage"
+            f"(stage train) or pass --model a {MODEL_FILE} written by the train stage"
         )
     try:
         return keras.saving.load_model(path, safe_mode=True, compile=False)

@@ -21,6 +21,7 @@ import pandas as pd
 import tensorflow as tf
 
 from genrecrnn.config.loading import section_of
+from genrecrnn.config.outputs import CHECKPOINT_LOG
 from genrecrnn.config.sections import AugmentParams, ModelParams, TrainParams
 from genrecrnn.features.batches import FrameBatches
 from genrecrnn.features.store import FeatureStore
@@ -32,7 +33,6 @@ from genrecrnn.util.fileio import atomic_write_text
 from genrecrnn.util.threads import LOADER_THREADS, configure_tensorflow, single_threaded_blas
 
 log = logging.getLogger(__name__)
-CHECKPOINT_LOG = "history.csv"  # the checkpoint folder's per-epoch log (CSVLogger), read back on resuming
 
 
 def set_determinism(seed: int) -> None:

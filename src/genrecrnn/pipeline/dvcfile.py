@@ -1,9 +1,12 @@
-"""dvc.yaml's generated part: the user files the data stage reads (data.split_file, data.group_file) as its deps.
+"""dvc.yaml against the package: the data stage's user-file deps (generated), every stage's outs (the contract).
 
 DVC's templating cannot drop an empty dep (``${data.split_file}`` set to "" breaks every command), so
 the set files are written into a marked block of the data stage's deps by ``genrecrnn deps``, and the
 data stage refuses to run while the block and params.yaml disagree: an edited split or group file
 then always reruns the stage, and a changed setting cannot run with a stale dep list.
+
+Each stage's outs under paths.results and paths.models must be what the output contract
+(:mod:`genrecrnn.config.outputs`) says it writes: ``genrecrnn deps --check`` and the tests compare them.
 """
 
 from __future__ import annotations
@@ -11,6 +14,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import yaml
+
+from genrecrnn.config.outputs import stage_outputs
 from genrecrnn.config.sections import DataParams
 from genrecrnn.util.errors import ConfigError
 from genrecrnn.util.fileio import atomic_write_text
@@ -61,3 +67,35 @@ def check_user_files(dvc_yaml: Path | str, data: DataParams) -> None:
             "(data.split_file, data.group_file), so editing them would not rerun the stage; "
             "run `genrecrnn deps` to write them into dvc.yaml, then rerun"
         )
+
+
+def declared_outs(stage: dict) -> dict[str, set[str]]:
+    """A dvc.yaml stage's outs and metrics by the paths.* key they sit under: "results" -> {"metrics.json", ...};
+    a folder out (``${paths.models}``) is the empty name ""; ConfigError for an out under no paths.* folder."""
+    found: dict[str, set[str]] = {}
+    for out in [*stage.get("outs", []), *stage.get("metrics", [])]:
+        path = out if isinstance(out, str) else next(iter(out))
+        match = re.fullmatch(r"\$\{paths\.(\w+)\}(?:/(.+))?", path)
+        if match is None:
+            raise ConfigError(f"{DVC_FILE}: out {path} is not under a paths.* folder")
+        found.setdefault(match.group(1), set()).add(match.group(2) or "")
+    return found
+
+
+def outs_against_contract(dvc_yaml: Path | str) -> list[str]:
+    """Where dvc.yaml's outs under paths.results and paths.models differ from the output contract, one line per
+    stage and folder; empty when every stage declares exactly what the contract says it writes."""
+    problems = []
+    for name, stage in yaml.safe_load(Path(dvc_yaml).read_text())["stages"].items():
+        declared, written = declared_outs(stage), stage_outputs(name)
+        for key in ("results", "models"):
+            files, contract = declared.get(key, set()), set(written.get(key, []))
+            if "" in files:  # the whole folder is the out: the contract names what the stage writes in it
+                if files != {""} or not contract:
+                    problems.append(f"stage {name}: paths.{key} is a folder out, but the contract names nothing in it")
+            elif files != contract:
+                problems.append(
+                    f"stage {name}: paths.{key} outs not in the contract {sorted(files - contract)}, "
+                    f"in the contract but not declared {sorted(contract - files)}"
+                )
+    return problems

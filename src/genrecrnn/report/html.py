@@ -18,7 +18,7 @@ import mistune
 import nbformat
 import pandas as pd
 
-from genrecrnn.config.outputs import NOTEBOOKS
+from genrecrnn.config.outputs import NOTEBOOKS, SPLIT_FILE
 from genrecrnn.config.sections import DataParams
 from genrecrnn.report.details import table_html
 
@@ -283,7 +283,7 @@ def methods_html(notebooks: dict[str, nbformat.NotebookNode], figures: dict[str,
         if name is None:
             parts.append(
                 f"<p>{html.escape(describe_source(data))} The split is fixed by track before any frame is cut "
-                "(written to split.csv), so frames of one clip never sit in two splits.</p>"
+                f"(written to {SPLIT_FILE}), so frames of one clip never sit in two splits.</p>"
             )
         else:
             text = _first_markdown(notebooks[name])
