@@ -95,3 +95,31 @@ def test_each_module_is_short_and_says_its_job(name):
     if path.name == "__init__.py" and name != "genrecrnn":
         assert "\n" not in docstring and path.read_text().strip().count("\n") == 0, f"{name}: one docstring line only"
     assert len(path.read_text().splitlines()) < MAX_LINES, f"{name} has {MAX_LINES} lines or more: split it"
+
+
+def _summary(path: Path) -> str:
+    """The first line of a module's docstring, without its final full stop."""
+    return ast.get_docstring(ast.parse(path.read_text())).splitlines()[0].rstrip(".")
+
+
+def layout_tree() -> str:
+    """src/genrecrnn/ as the README's Layout section shows it: each subpackage and module with its docstring's
+    first line, layers lowest first, cli.py last. Print it with `python tests/test_layout.py`."""
+    lines = ["src/genrecrnn/"]
+    for layer in LAYERS:
+        folder = PACKAGE / layer
+        lines.append(f"  {layer + '/':<22}{_summary(folder / '__init__.py')}")
+        for path in sorted(folder.glob("*.py")):
+            if path.name != "__init__.py":
+                lines.append(f"    {path.name:<20}{_summary(path)}")
+    lines.append(f"  {'cli.py':<22}{_summary(PACKAGE / 'cli.py')}")
+    return "\n".join(lines)
+
+
+def test_the_readme_layout_is_the_module_docstrings():
+    tree = layout_tree()
+    assert tree in (ROOT / "README.md").read_text(), f"regenerate README's Layout section:\n{tree}"
+
+
+if __name__ == "__main__":
+    print(layout_tree())

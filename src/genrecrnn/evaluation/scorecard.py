@@ -1,5 +1,6 @@
-"""The validate stage: the test split's frame probabilities, then metrics.json (CRNN vs each baseline tested on
-the same clips), tables and predictions.
+"""The validate stage's scores: metrics.json (the CRNN against each baseline on the same test clips), tables.
+
+The test split's frame probabilities come first; then the metrics, the tables and the prediction files.
 
 metrics.json holds the headline numbers only, nested so `dvc metrics show` / `dvc metrics diff` stay
 readable: ``crnn.clip.accuracy``, ``crnn.frame.accuracy``, ``baseline.clip.accuracy``,
