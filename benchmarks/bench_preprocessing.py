@@ -4,7 +4,7 @@ Measures clips per second for
 - reference: the obvious way, one process: per file librosa.load(path, sr=22050),
   librosa.feature.melspectrogram(n_fft=2048, hop_length=512, n_mels=128), power_to_db(ref=1,
   amin=1e-10, top_db=80), cut into frames with genrecrnn.features.logmel.frame_spectrogram, np.save;
-- candidate: genrecrnn.features.logmel.write_feature_store(..., workers=2), the pipeline's preprocessing.
+- candidate: genrecrnn.features.store.write_feature_store(..., workers=2), the pipeline's preprocessing.
 Both run on the same generated set (default 1000 x 30 s clips from genrecrnn.data.synth, generation
 not timed; page cache warmed first), interleaved `--repeats` times; medians are reported, with
 the ratio within each repeat (runs next to each other share the machine's load) and the CPU

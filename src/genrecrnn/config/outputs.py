@@ -40,7 +40,7 @@ REPORT_FILE = "report.html"  # report: the study as one self-contained page
 FIGURE_DIR = "figures"  # each figure as <stem>.png and <stem>.svg (plots.save_figure)
 EXECUTED_DIR = "notebooks"  # each notebook stage's executed notebook, <name>.ipynb (notebooks.run_notebook)
 
-# Figure stem -> the stage that draws it (report_html.FIGURES captions each).
+# Figure stem -> the stage that draws it (report.html.FIGURES captions each).
 FIGURES = {
     "logmel_examples": "preprocess",  # log-mel spectrogram of one training clip per genre
     "training_curves": "train",  # loss and accuracy per epoch, the kept epoch marked

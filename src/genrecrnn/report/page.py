@@ -3,7 +3,7 @@
 This module reads the pipeline's own files (metrics.json, the data set index, the figures under
 results/figures/, the executed notebooks) and writes the page; `genrecrnn.report.html` turns them into
 HTML. The summary comes from those files, not from notebook output, so it is the same whatever a
-notebook prints. Every figure has a numbered caption (report_html.FIGURES); the details section is
+notebook prints. Every figure has a numbered caption (report.html.FIGURES); the details section is
 the executed notebooks' text and tables. One self-contained HTML file.
 """
 
