@@ -44,7 +44,7 @@ _BORROW = 0.3  # chance per trait group of taking another genre's traits, times 
 
 # timbre="shared": every clip draws its instruments, distortion, brightness and mix from these pools,
 # whatever its genre, so genres differ only in rhythm, tempo, harmony, bass line and texture (as real ones do).
-# "genre" keeps each recipe's own instruments and mix: timbre then gives the label away (modes: config.sections.TIMBRES).
+# "genre" keeps each recipe's own instruments and mix: timbre then gives the label away (modes: sections.TIMBRES).
 _SOUND_STREAM = 1000  # second entropy word of the shared-sound stream; genre streams use the genre index 0..9
 _SHARED_BASS = ("bass", "synthbass", "sub", "strings")
 _SHARED_MELODIC = ("piano", "epiano", "organ", "strings", "guitar", "synth", "brass", "flute")  # chords and lead
