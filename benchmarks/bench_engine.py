@@ -1,6 +1,6 @@
 """Preprocessing engines on the same shard tasks: Dask distributed vs a plain process pool (and Ray, if importable).
 
-Every engine runs genrecrnn.store.write_shard on the same shards (the pipeline's shard size) of the same
+Every engine runs genrecrnn.features.store.write_shard on the same shards (the pipeline's shard size) of the same
 30 s clips, in interleaved rounds; each round starts every engine afresh and warms it with one task
 round before timing (write-back of earlier runs flushed first), and start-up is reported apart.
 - scaling: Dask with 2 workers vs Dask with 1 worker (target >= 1.8x), beside the plain pool's 2 vs 1
@@ -30,9 +30,9 @@ import psutil
 import soundfile as sf
 
 from common import in_fresh_process, machine, table
-from genrecrnn.config import PreprocessParams
-from genrecrnn.features import FeatureConfig
-from genrecrnn.store import write_feature_store, write_shard
+from genrecrnn.config.sections import PreprocessParams
+from genrecrnn.features.logmel import FeatureConfig
+from genrecrnn.features.store import write_feature_store, write_shard
 
 SMALL = FeatureConfig(n_fft=512, hop_length=256, n_mels=32, frame_seconds=0.5, frame_hop_seconds=0.5)
 
@@ -70,7 +70,7 @@ class DaskEngine:
     def __init__(self, workers: int) -> None:
         from distributed import Client
 
-        from genrecrnn.engine import local_cluster
+        from genrecrnn.util.engine import local_cluster
 
         self.context = local_cluster(workers)  # the package's local cluster, as the pipeline starts it
         self.cluster = self.context.__enter__()

@@ -32,14 +32,15 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from common import ROOT, in_fresh_process, machine, status_mb, table  # first: installs genrecrnn.quiet's hook
-from genrecrnn.audio import audio_info
-from genrecrnn.classifier import Classifier, load_classifier, metadata_path, save_classifier
-from genrecrnn.features import FeatureConfig, clip_frames
-from genrecrnn.inference import PredictionRun, predict_file
-from genrecrnn.model import build_crnn, frame_predictor, predict_frames
-from genrecrnn.outputs import MODEL_FILE
-from genrecrnn.synth import GTZAN_GENRES, clip_seed, synth_clip
+from common import ROOT, in_fresh_process, machine, status_mb, table  # first: installs genrecrnn.util.quiet's hook
+from genrecrnn.config.outputs import MODEL_FILE
+from genrecrnn.data.audio import audio_info
+from genrecrnn.data.synth import GTZAN_GENRES, clip_seed, synth_clip
+from genrecrnn.features.logmel import FeatureConfig, clip_frames
+from genrecrnn.model.classifier import Classifier, load_classifier, metadata_path, save_classifier
+from genrecrnn.model.crnn import build_crnn, frame_predictor, predict_frames
+from genrecrnn.predict.inference import PredictionRun
+from genrecrnn.predict.windows import predict_file
 
 FILE_SR = 44100
 TARGET_REALTIME = 800.0

@@ -3,9 +3,9 @@
 Measures clips per second for
 - reference: the obvious way, one process: per file librosa.load(path, sr=22050),
   librosa.feature.melspectrogram(n_fft=2048, hop_length=512, n_mels=128), power_to_db(ref=1,
-  amin=1e-10, top_db=80), cut into frames with genrecrnn.features.frame_spectrogram, np.save;
-- candidate: genrecrnn.features.write_feature_store(..., workers=2), the pipeline's preprocessing.
-Both run on the same generated set (default 1000 x 30 s clips from genrecrnn.synth, generation
+  amin=1e-10, top_db=80), cut into frames with genrecrnn.features.logmel.frame_spectrogram, np.save;
+- candidate: genrecrnn.features.store.write_feature_store(..., workers=2), the pipeline's preprocessing.
+Both run on the same generated set (default 1000 x 30 s clips from genrecrnn.data.synth, generation
 not timed; page cache warmed first), interleaved `--repeats` times; medians are reported, with
 the ratio within each repeat (runs next to each other share the machine's load) and the CPU
 time per clip (workers included; less sensitive to other processes than wall time). Also
@@ -30,10 +30,10 @@ import numpy as np
 import pandas as pd
 
 from common import cpu_seconds, in_fresh_process, machine, peak_rss_mb, table
-from genrecrnn.dataset import clip_path, generate_dataset
-from genrecrnn.features import FeatureConfig, frame_spectrogram
-from genrecrnn.store import open_feature_store, write_feature_store
-from genrecrnn.synth import GTZAN_GENRES
+from genrecrnn.data.dataset import clip_path, generate_dataset
+from genrecrnn.data.synth import GTZAN_GENRES
+from genrecrnn.features.logmel import FeatureConfig, frame_spectrogram
+from genrecrnn.features.store import open_feature_store, write_feature_store
 
 TOLERANCE_DB = 1e-3
 TARGET_RATIO = 3.0

@@ -1,6 +1,6 @@
 """Does the training recipe make the CRNN learn music rather than memorise clips? Clip accuracy, CRNN vs baseline.
 
-Runs the study's own functions (data stage, feature store, train_crnn, the baseline, the paired
+Runs the study's own functions (the data and preprocess stages, train_crnn, the baseline, the paired
 comparison) on a seeded synthetic set with timbre shared by all genres, or on any genre-folder
 collection (`--data`, optional `--group-file`, `--per-class` for learning-curve subsets), for each
 recipe variant given. A variant is a set of params.yaml overrides, as `dvc exp run -S` takes them,
@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from common import ROOT, machine, table  # noqa: E402
-from genrecrnn.config import Params  # noqa: E402
+from genrecrnn.config.sections import Params  # noqa: E402
 
 # One recipe part off at a time (the README's ablation table); each is a list of -S overrides.
 ABLATIONS = {
@@ -69,27 +69,21 @@ def parse_override(text: str) -> tuple[str, object]:
 
 
 def prepare(work: Path, params: Params) -> Path:
-    """Data stage + feature store for these params, cached by the data and feature settings."""
-    from genrecrnn.dataset import prepare_dataset, read_dataset_index, tracks_with_split
-    from genrecrnn.features import feature_config
-    from genrecrnn.store import write_feature_store
-    from genrecrnn.train import run_id
+    """The data and preprocess stages (genrecrnn.pipeline.stages) into a folder of `work`, cached by the data and
+    feature settings: <folder>/dataset, <folder>/features, and the stage's figure under <folder>/results."""
+    from genrecrnn.config.loading import with_overrides
+    from genrecrnn.model.train import run_id
+    from genrecrnn.pipeline import stages
 
     key = run_id(params.seed, params.sample_rate, params.data, params.features)
     folder = work / key
     if (folder / "features" / "meta.json").is_file():
         return folder
-    prepare_dataset(
-        params.data, out_dir=folder / "dataset", genres=params.genres, sample_rate=params.sample_rate,
-        seed=params.seed, progress=False,
-    )  # fmt: skip
-    manifest, split, _ = read_dataset_index(folder / "dataset")
-    tracks = tracks_with_split(manifest, split)
-    tracks = tracks.assign(
-        path=[str(folder / "dataset" / p) if not Path(p).is_absolute() else p for p in tracks["path"]]
-    )
-    write_feature_store(
-        folder / "features", tracks, cfg=feature_config(params.features, params.sample_rate), progress=False
+    inside = {f"paths.{name}": str(folder / name) for name in ("dataset", "features", "results")}
+    staged = with_overrides(params, inside)
+    stages.data(staged, root=folder)
+    stages.preprocess(
+        staged.features, staged.preprocess, sample_rate=staged.sample_rate, paths=staged.paths, root=folder, given={}
     )
     return folder
 
@@ -97,8 +91,8 @@ def prepare(work: Path, params: Params) -> Path:
 def shifted_probabilities(model, store, rows) -> np.ndarray:
     """CRNN probabilities per clip of `rows` (frame index rows) averaged over the grid's frames and the frames
     half a frame later (test-time averaging over shifted windows), in clip_table's clip order."""
-    from genrecrnn.features import shifted_frames
-    from genrecrnn.model import predict_frames
+    from genrecrnn.features.logmel import shifted_frames
+    from genrecrnn.model.crnn import predict_frames
 
     out = []
     for _, part in rows.groupby("track_id", sort=False):
@@ -111,10 +105,10 @@ def shifted_probabilities(model, store, rows) -> np.ndarray:
 def split_scores(model, store, params: Params, split: str, audio: dict) -> tuple[dict, dict]:
     """CRNN (also with shifted windows) and both baselines' clip accuracy on one split's clips, with paired tests
     (keys prefixed by split); and the clip labels and probabilities, for the fusion row."""
-    from genrecrnn.baseline import BASELINES, baseline_probabilities
-    from genrecrnn.model import predict_frames
-    from genrecrnn.scorecard import align_with_baseline, clip_table
-    from genrecrnn.significance import paired_comparison
+    from genrecrnn.evaluation.baseline import BASELINES, baseline_probabilities
+    from genrecrnn.evaluation.scorecard import align_with_baseline, clip_table
+    from genrecrnn.metrics.significance import paired_comparison
+    from genrecrnn.model.crnn import predict_frames
 
     rows = store.split(split).reset_index(drop=True)
     probs = predict_frames(model, np.asarray(store.frames[rows["row"].to_numpy()]))
@@ -144,7 +138,7 @@ def split_scores(model, store, params: Params, split: str, audio: dict) -> tuple
 
 def fusion_scores(val: dict, test: dict | None, *, baseline: str = "rhythm_harmony") -> dict:
     """The fusion row: CRNN and `baseline` clip probabilities fused with a weight fitted on val; test if given."""
-    from genrecrnn.combine import fit_fusion_weight, fuse
+    from genrecrnn.metrics.combine import fit_fusion_weight, fuse
 
     weight = fit_fusion_weight(val["crnn"], val[baseline], val["labels"])
     out = {"fusion_weight": weight}
@@ -157,9 +151,9 @@ def fusion_scores(val: dict, test: dict | None, *, baseline: str = "rhythm_harmo
 
 def run(params: Params, folder: Path, *, final: bool) -> dict:
     """Train with `params`; score CRNN and baseline on the val clips, and on the test clips only if `final`."""
-    from genrecrnn.dataset import audio_files
-    from genrecrnn.store import open_feature_store
-    from genrecrnn.train import train_crnn
+    from genrecrnn.data.index import audio_files
+    from genrecrnn.features.store import open_feature_store
+    from genrecrnn.model.train import train_crnn
 
     store = open_feature_store(folder / "features")
     audio = audio_files(folder / "dataset", root=ROOT)
@@ -225,7 +219,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="append one JSON line per run here")
     args = parser.parse_args()
 
-    from genrecrnn.config import load_params, with_overrides
+    from genrecrnn.config.loading import load_params, with_overrides
 
     variants = {name: ABLATIONS[name] for name in args.variants}
     for spec in args.variant:
@@ -267,7 +261,7 @@ def main() -> None:
     print(table(header, rows))
 
 
-BASES = ("baseline", "rhythm_harmony")  # genrecrnn.baseline.BASELINES
+BASES = ("baseline", "rhythm_harmony")  # genrecrnn.evaluation.baseline.BASELINES
 # "shifted": the CRNN's clip probabilities averaged over the grid's frames and frames half a frame later;
 # "fusion": CRNN and rhythm/harmony baseline probabilities fused with the weight (CRNN share) fitted on val.
 HEADER = ["clips/genre", "seed", "variant", "val CRNN", "val shifted", "val MFCC", "val rhythm/harmony",

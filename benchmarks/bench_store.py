@@ -2,13 +2,13 @@
 
 1. Format: frames/s of one epoch of training reads, in batches of 32 drawn at random (rows sorted
    within the batch, as FrameBatches reads them), from
-   - npy shards (the store: np.load(mmap_mode="r") per shard of 320 frames, genrecrnn.store.ShardedFrames);
+   - npy shards (the store: np.load(mmap_mode="r") per shard of 320 frames, genrecrnn.features.store.ShardedFrames);
    - one flat float32 memmap (the store before sharding);
    - TFRecord shards (one serialised frame per record, tf.data interleave over shards + parse +
      shuffle buffer + batch): TFRecord has no random access, so it is scanned in full each epoch.
    Files are read once before timing (page cache warm for all).
 2. Input wait: train_crnn's tf.data path (distribute != none): the model trains on batches from
-   genrecrnn.distribute.batch_dataset (FrameBatches with params.yaml's augmentation, interleave +
+   genrecrnn.model.distribute.batch_dataset (FrameBatches with params.yaml's augmentation, interleave +
    prefetch); the time each step waits for its batch is summed against the step time (target <= 5%).
 
     python benchmarks/bench_store.py --frames 3200
@@ -96,12 +96,12 @@ def input_wait(n: int, steps: int) -> tuple[float, float]:
     import keras
     import pandas as pd
 
-    from genrecrnn.batches import FrameBatches
-    from genrecrnn.config import load_params
-    from genrecrnn.distribute import batch_dataset
-    from genrecrnn.features import FeatureConfig
-    from genrecrnn.model import build_crnn
-    from genrecrnn.store import FeatureStore, ShardedFrames
+    from genrecrnn.config.loading import load_params
+    from genrecrnn.features.batches import FrameBatches
+    from genrecrnn.features.logmel import FeatureConfig
+    from genrecrnn.features.store import FeatureStore, ShardedFrames
+    from genrecrnn.model.crnn import build_crnn
+    from genrecrnn.model.distribute import batch_dataset
 
     params = load_params(Path(__file__).resolve().parents[1] / "params.yaml")
     rng = np.random.default_rng(0)
@@ -143,7 +143,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--steps", type=int, default=60, help="training steps for the input-wait figure")
     args = parser.parse_args()
-    from genrecrnn.store import ShardedFrames
+    from genrecrnn.features.store import ShardedFrames
 
     n = args.frames
     work = Path(tempfile.mkdtemp(prefix="bench_store_"))

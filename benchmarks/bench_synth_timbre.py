@@ -1,7 +1,7 @@
 """How much of the synthetic genre can a timbre-only classifier hear? `data.timbre` shared vs genre, by difficulty.
 
 For each timbre mode and difficulty, generates `--clips` clips of `--seconds` per genre (seeded as the
-data stage does), computes the project baseline's clip features (`genrecrnn.baseline.clip_statistics`:
+data stage does), computes the project baseline's clip features (`genrecrnn.evaluation.baseline.clip_statistics`:
 MFCC mean and std, delta std, spectral centroid and level, from the log-mel frames) and prints the
 5-fold stratified cross-validated accuracy of the baseline's classifier (standardise + logistic
 regression). Chance is 1 / 10. No CRNN is trained here; `bench_recipe.py` measures both models.
@@ -17,10 +17,10 @@ import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
 from common import machine, table
-from genrecrnn.baseline import clip_statistics, fit_baseline
-from genrecrnn.config import TIMBRES
-from genrecrnn.features import FeatureConfig, clip_frames
-from genrecrnn.synth import GTZAN_GENRES, clip_seed, synth_clip
+from genrecrnn.config.sections import TIMBRES
+from genrecrnn.data.synth import GTZAN_GENRES, clip_seed, synth_clip
+from genrecrnn.evaluation.baseline import clip_statistics, fit_baseline
+from genrecrnn.features.logmel import FeatureConfig, clip_frames
 
 
 def timbre_only_accuracy(*, timbre: str, difficulty: float, clips: int, seconds: float, seed: int) -> float:

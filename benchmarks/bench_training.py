@@ -1,8 +1,8 @@
 """Training speed: wall time of one CRNN epoch on GTZAN-size features (default 7000 frames of 129 x 128).
 
 Measures seconds per epoch for
-- candidate: the project's pipeline: genrecrnn.batches.FrameBatches reading batches from an
-  np.memmap, genrecrnn.model.build_crnn (blocks conv -> pool -> batch norm -> ReLU, mel pooling
+- candidate: the project's pipeline: genrecrnn.features.batches.FrameBatches reading batches from an
+  np.memmap, genrecrnn.model.crnn.build_crnn (blocks conv -> pool -> batch norm -> ReLU, mel pooling
   (4, 2, 2, 2, 2)) compiled with Adam, cross-entropy and op determinism (`--lever augment` adds
   train_crnn's batch augmentation from params.yaml);
 - reference: the plain way: the seed's five conv / five pool / LSTM / two dense CRNN built the
@@ -98,7 +98,7 @@ def fp32_peak() -> tuple[float, str]:
 
 def cpu_line() -> str:
     """The CPU model, its widest SIMD flags and what oneDNN and numpy are allowed to use."""
-    from genrecrnn.provenance import cpu_model
+    from genrecrnn.data.provenance import cpu_model
 
     model, flags = cpu_model(), cpu_flags()
     has = "/".join(f for f in ("avx512f", "avx2", "fma") if f in flags) or "no avx2"
@@ -139,8 +139,8 @@ def _burn(seconds: float) -> None:
 
 def time_key_shift(stop, times: list[float]) -> None:
     """Until `stop` is set: time augment.key_shift (params.yaml's max shift) on a 32-frame batch, in ms, every 50 ms."""
-    from genrecrnn.augment import key_shift
-    from genrecrnn.config import load_params
+    from genrecrnn.config.loading import load_params
+    from genrecrnn.features.augment import key_shift
 
     cfg = load_params(Path(__file__).parents[1] / "params.yaml").train.augment
     x = np.random.default_rng(0).standard_normal((BATCH_SIZE, *FRAME_SHAPE)).astype(np.float32)
@@ -189,12 +189,12 @@ def run_variant(variant: str, folder: str, epochs: int, seed: int = 0) -> dict:
     import keras
     import tensorflow as tf
 
-    from genrecrnn import model as model_module
-    from genrecrnn.batches import FrameBatches
-    from genrecrnn.train import input_statistics, set_determinism
+    from genrecrnn.features.batches import FrameBatches
+    from genrecrnn.model import crnn as model_module
+    from genrecrnn.model.train import input_statistics, set_determinism
 
     lever = lever_of(variant)
-    from genrecrnn.threads import configure_tensorflow, reuse_freed_memory, single_threaded_blas
+    from genrecrnn.util.threads import configure_tensorflow, reuse_freed_memory, single_threaded_blas
 
     if lever != "threads1" and variant.startswith("candidate"):
         configure_tensorflow()  # as train_crnn
@@ -233,8 +233,8 @@ def run_variant(variant: str, folder: str, epochs: int, seed: int = 0) -> dict:
         )
         augment = {}
         if lever == "augment":
-            from genrecrnn.config import load_params
-            from genrecrnn.features import FeatureConfig
+            from genrecrnn.config.loading import load_params
+            from genrecrnn.features.logmel import FeatureConfig
 
             clip_end = (rows + 1) % 10 == 0  # the random frames stand for clips of 10 frames of 3 s
             augment = {

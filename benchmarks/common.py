@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from genrecrnn import quiet
+from genrecrnn.util import quiet
 
 quiet.install()  # before anything imports tensorflow: its start-up lines stay off the output
 

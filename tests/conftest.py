@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from genrecrnn.features import FeatureConfig
+from genrecrnn.features.logmel import FeatureConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 SR = 22050
@@ -46,9 +46,9 @@ def save_tiny_classifier(
     `data`: the params.yaml data section it claims to be trained on; `stats`: build_crnn's input_mean / input_std.
     Keras is imported here, not when the tests are collected.
     """
-    from genrecrnn.classifier import save_classifier
-    from genrecrnn.config import ModelParams
-    from genrecrnn.model import build_crnn
+    from genrecrnn.config.sections import ModelParams
+    from genrecrnn.model.classifier import save_classifier
+    from genrecrnn.model.crnn import build_crnn
 
     widths = ModelParams(filters=filters, lstm_units=units, dense_units=units)
     model = build_crnn(time_steps=cfg.frame_columns, n_mels=cfg.n_mels, n_genres=len(genres), params=widths, **stats)

@@ -4,9 +4,9 @@ import soundfile as sf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from genrecrnn.audio import audio_info, load_audio, stream_audio
-from genrecrnn.errors import AudioError
-from genrecrnn.features import FeatureConfig, file_frames
+from genrecrnn.data.audio import audio_info, load_audio, stream_audio
+from genrecrnn.features.logmel import FeatureConfig, file_frames
+from genrecrnn.util.errors import AudioError
 
 from conftest import SR, tone, write_wav
 

@@ -5,8 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genrecrnn import augment
-from genrecrnn.augment import (
+from genrecrnn.config.sections import AugmentParams
+from genrecrnn.features import augment
+from genrecrnn.features.augment import (
     crop_positions,
     gain_and_tilt,
     key_shift,
@@ -15,11 +16,10 @@ from genrecrnn.augment import (
     shift_matrix,
     spec_masks,
 )
-from genrecrnn.batches import FrameBatches
-from genrecrnn.config import AugmentParams
-from genrecrnn.errors import ConfigError
-from genrecrnn.features import FeatureConfig
-from genrecrnn.store import FeatureStore
+from genrecrnn.features.batches import FrameBatches
+from genrecrnn.features.logmel import FeatureConfig
+from genrecrnn.features.store import FeatureStore
+from genrecrnn.util.errors import ConfigError
 
 SR, N_MELS, T = 22050, 64, 20
 ALL = AugmentParams(

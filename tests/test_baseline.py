@@ -7,7 +7,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from genrecrnn.baseline import (
+from genrecrnn.evaluation.baseline import (
     BEAT_FRACTIONS,
     audio_chroma,
     baseline_probabilities,
@@ -18,9 +18,9 @@ from genrecrnn.baseline import (
     split_statistics,
     without_overlap,
 )
-from genrecrnn.errors import DataError
-from genrecrnn.features import FeatureConfig, logmel
-from genrecrnn.store import open_feature_store, write_feature_store
+from genrecrnn.features.logmel import FeatureConfig, logmel
+from genrecrnn.features.store import open_feature_store, write_feature_store
+from genrecrnn.util.errors import DataError
 
 from conftest import two_tone_tracks
 

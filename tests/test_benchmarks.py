@@ -24,7 +24,7 @@ def test_table_aligns_columns(benchmarks):
 
 def test_preprocessing_reference_and_candidate_agree(benchmarks, tmp_path):
     from bench_preprocessing import candidate, first_per_genre, max_abs_diff, reference, synthetic_set
-    from genrecrnn.features import FeatureConfig
+    from genrecrnn.features.logmel import FeatureConfig
 
     cfg = FeatureConfig()
     tracks = first_per_genre(synthetic_set(tmp_path / "audio", 10), 10)
@@ -47,7 +47,7 @@ def test_training_features_have_the_frame_shape(benchmarks, tmp_path):
 
 def test_training_flops_are_the_multiply_adds_worked_out_by_hand(benchmarks):
     from bench_training import FRAME_SHAPE, training_flops_per_frame
-    from genrecrnn.model import build_crnn
+    from genrecrnn.model.crnn import build_crnn
 
     model = build_crnn(time_steps=FRAME_SHAPE[0], n_mels=FRAME_SHAPE[1], n_genres=10)
     # output cells x filters x 3x3 taps x input channels; mel pooled 4, 2, 2, 2 and time 2, 2, 2, 2 before each
@@ -70,7 +70,7 @@ def test_fp32_peak_follows_the_isa_onednn_may_use(benchmarks, monkeypatch):
 
 def test_recipe_ablations_name_real_params(benchmarks):
     from bench_recipe import ABLATIONS, parse_override
-    from genrecrnn.config import load_params, with_overrides
+    from genrecrnn.config.loading import load_params, with_overrides
 
     assert parse_override("train.augment.crop=false") == ("train.augment.crop", False)
     assert parse_override("model.filters=[8,16,32,32,32]") == ("model.filters", [8, 16, 32, 32, 32])
@@ -85,7 +85,7 @@ def test_prediction_bench_files_and_todays_path_agree_with_predict_file(benchmar
     import soundfile as sf
 
     from bench_prediction import new_predict, today_predict, write_tone_noise
-    from genrecrnn.features import FeatureConfig
+    from genrecrnn.features.logmel import FeatureConfig
 
     assert write_tone_noise(tmp_path / "a.flac", minutes=0.75) == 45.0
     info = sf.info(str(tmp_path / "a.flac"))
@@ -116,7 +116,22 @@ def test_engine_benchmark_runs_the_store_tasks_on_a_pool(benchmarks, tmp_path):
 
 def test_store_benchmark_reads_every_frame_once(benchmarks):
     from bench_store import read_epoch_arrays
-    from genrecrnn.store import ShardedFrames
+    from genrecrnn.features.store import ShardedFrames
 
     frames = ShardedFrames([np.zeros((5, 2, 3), np.float32), np.ones((4, 2, 3), np.float32)], (2, 3))
     assert read_epoch_arrays(frames, 9, seed=0) >= 0
+
+
+def test_recipe_bench_prepares_its_data_with_the_stages(benchmarks, tmp_path):
+    """bench_recipe's data and features are the data and preprocess stages' own outputs, cached by their settings."""
+    from bench_recipe import prepare
+    from genrecrnn.config.loading import load_params, with_overrides
+    from genrecrnn.features.store import open_feature_store
+
+    small = {"genres": ["blues", "metal"], "data.clips_per_genre": 3, "data.clip_seconds": 4, "preprocess.workers": 1}
+    params = with_overrides(load_params(ROOT / "params.yaml"), small)
+    folder = prepare(tmp_path, params)
+    store = open_feature_store(folder / "features")
+    assert set(store.index["track_id"]) and (folder / "dataset" / "manifest.csv").is_file()
+    assert (folder / "results" / "figures" / "logmel_examples.png").is_file()  # what the preprocess stage draws
+    assert prepare(tmp_path, params) == folder  # cached: the second call finds the store

@@ -3,11 +3,11 @@ import json
 import numpy as np
 import pytest
 
-from genrecrnn.classifier import SYNTHETIC_NOTE, load_classifier, metadata_path, save_classifier, training_note
-from genrecrnn.config import DataParams, ModelParams
-from genrecrnn.errors import ModelError
-from genrecrnn.features import FeatureConfig
-from genrecrnn.model import build_crnn, save_model
+from genrecrnn.config.sections import DataParams, ModelParams
+from genrecrnn.features.logmel import FeatureConfig
+from genrecrnn.model.classifier import SYNTHETIC_NOTE, load_classifier, metadata_path, save_classifier, training_note
+from genrecrnn.model.crnn import build_crnn, save_model
+from genrecrnn.util.errors import ModelError
 
 CFG = FeatureConfig(n_mels=16, frame_seconds=1.0, frame_hop_seconds=1.0)
 

@@ -62,8 +62,8 @@ def test_unknown_params_key_is_named(tmp_path, capsys):
 
 
 def test_silent_and_long_files_are_classified(tmp_path, capsys):
-    from genrecrnn.features import FeatureConfig
-    from genrecrnn.inference import predict_file
+    from genrecrnn.features.logmel import FeatureConfig
+    from genrecrnn.predict.windows import predict_file
 
     classifier = save_tiny_classifier(tmp_path / "m.keras", cfg=FeatureConfig(n_mels=32), genres=["x", "y"])
     silent = predict_file(write_wav(tmp_path / "silence.wav", np.zeros(22050 * 31, np.float32)), classifier)
@@ -76,7 +76,7 @@ def test_silent_and_long_files_are_classified(tmp_path, capsys):
 @pytest.fixture(scope="module")
 def predict_setup(tmp_path_factory):
     """A folder with a tiny model (m.keras), a 2 s song (a.wav), a text file named x.mp3 and one named bad.keras."""
-    from genrecrnn.features import FeatureConfig
+    from genrecrnn.features.logmel import FeatureConfig
 
     folder = tmp_path_factory.mktemp("predict")
     cfg = FeatureConfig(n_mels=32, frame_seconds=1.0, frame_hop_seconds=1.0)
@@ -112,7 +112,7 @@ def test_predict_misuse_is_one_error_line(predict_setup, capfd, monkeypatch, arg
     runs = "write fails" in args or "--workers" in args  # the error comes after (or with) classifying
     if "write fails" in args:
         args = [a for a in args if a != "write fails"]
-        monkeypatch.setattr("genrecrnn.fileio.atomic_write_json", _write_fails)
+        monkeypatch.setattr("genrecrnn.util.fileio.atomic_write_json", _write_fails)
     argv = ["predict", "--model", "m.keras", *args]
     try:
         code = main(argv)
@@ -131,8 +131,8 @@ def test_predict_misuse_is_one_error_line(predict_setup, capfd, monkeypatch, arg
 
 @pytest.mark.parametrize("source", ["synthetic", "folder"])
 def test_predict_notes_a_model_of_synthetic_genres(tmp_path, capfd, monkeypatch, small_cfg, source):
-    from genrecrnn.classifier import SYNTHETIC_NOTE
-    from genrecrnn.config import DataParams
+    from genrecrnn.config.sections import DataParams
+    from genrecrnn.model.classifier import SYNTHETIC_NOTE
 
     monkeypatch.chdir(tmp_path)
     model = tmp_path / "m.keras"
@@ -149,7 +149,8 @@ def test_predict_notes_a_model_of_synthetic_genres(tmp_path, capfd, monkeypatch,
 
 def test_predict_defaults_come_from_the_project_params(monkeypatch, tmp_path):
     from genrecrnn.cli import _predict_defaults
-    from genrecrnn.config import PredictParams, load_params
+    from genrecrnn.config.loading import load_params
+    from genrecrnn.config.sections import PredictParams
 
     monkeypatch.chdir(ROOT)
     assert _predict_defaults() == (ROOT / "models" / "crnn.keras", load_params(ROOT / "params.yaml").predict)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from genrecrnn.combine import COMBINE_METHODS, combine_probabilities
+from genrecrnn.metrics.combine import COMBINE_METHODS, combine_probabilities
 
 
 def test_a_one_frame_tail_does_not_weigh_like_a_full_window():
@@ -37,7 +37,7 @@ def test_frame_weighted_windows_equal_the_mean_over_all_frames():
 
 
 def test_fusion_weight_is_fitted_on_the_clips_it_is_given():
-    from genrecrnn.combine import fit_fusion_weight, fuse
+    from genrecrnn.metrics.combine import fit_fusion_weight, fuse
 
     labels = np.array([0, 1, 0, 1, 0, 1])
     right = np.eye(2)[labels] * 0.8 + 0.1  # 0.9 on the true genre

@@ -5,18 +5,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from genrecrnn.config import (
-    SECTIONS,
-    AugmentParams,
-    Params,
-    TrainParams,
-    as_dict,
-    load_params,
-    received,
-    section_of,
-    with_overrides,
-)
-from genrecrnn.errors import ConfigError
+from genrecrnn.config.loading import as_dict, load_params, received, section_of, with_overrides
+from genrecrnn.config.sections import SECTIONS, AugmentParams, Params, TrainParams
+from genrecrnn.util.errors import ConfigError
 
 from conftest import ROOT
 
@@ -39,7 +30,7 @@ def write(tmp_path: Path, values: dict) -> Path:
 
 def test_project_params_run_the_synthetic_set_with_its_genres(params):
     """The committed study generates its data: every genre in params.yaml is one the generator can make."""
-    from genrecrnn.synth import GTZAN_GENRES
+    from genrecrnn.data.synth import GTZAN_GENRES
 
     if params.data.source == "synthetic":
         assert set(params.genres) <= set(GTZAN_GENRES), "the synthetic set has no recipe for these genres"

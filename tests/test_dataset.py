@@ -2,9 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genrecrnn.dataset import build_manifest, check_genres, find_gtzan_root, list_labelled_files
-from genrecrnn.errors import DataError
-from genrecrnn.split import read_split_file, stratified_split
+from genrecrnn.data.dataset import build_manifest, check_genres, find_gtzan_root, list_labelled_files
+from genrecrnn.data.split import read_split_file, stratified_split
+from genrecrnn.util.errors import DataError
 
 from conftest import tone, write_wav
 
@@ -122,7 +122,7 @@ def test_split_file_uses_file_names_and_reports_missing(tmp_path):
 def test_folder_of_mp3_ogg_flac_au_at_mixed_rates_is_usable(tmp_path):
     import soundfile as sf
 
-    from genrecrnn.features import FeatureConfig, file_frames
+    from genrecrnn.features.logmel import FeatureConfig, file_frames
 
     formats = [
         ("mp3", "MP3", None, 44100),
@@ -145,7 +145,7 @@ def test_folder_of_mp3_ogg_flac_au_at_mixed_rates_is_usable(tmp_path):
 
 
 def test_group_file_keeps_each_artist_in_one_split_and_stays_stratified(tmp_path):
-    from genrecrnn.split import add_groups
+    from genrecrnn.data.split import add_groups
 
     manifest = manifest_of(make_collection(tmp_path / "c", per_genre=20))
     rows = [(f"{g}.{i:05d}.wav", f"{g}-artist{i // 2}") for g in GENRES for i in range(20)]
@@ -175,7 +175,7 @@ def _write_csv(path, rows, columns):
     ids=["name", "stem", "other extension", "track id"],
 )
 def test_group_file_matches_names_stems_and_track_ids(tmp_path, key):
-    from genrecrnn.split import add_groups
+    from genrecrnn.data.split import add_groups
 
     manifest = manifest_of(make_collection(tmp_path / "c", per_genre=4))
     rows = [(key(g, i), f"{g}-artist{i // 2}") for g in GENRES for i in range(4)]
@@ -185,7 +185,7 @@ def test_group_file_matches_names_stems_and_track_ids(tmp_path, key):
 
 
 def test_group_file_rows_that_match_no_file_are_an_error_naming_them(tmp_path):
-    from genrecrnn.split import add_groups
+    from genrecrnn.data.split import add_groups
 
     manifest = manifest_of(make_collection(tmp_path / "c", per_genre=3))
     rows = [("blues.00000.wav", "a"), ("Blues-00001.mp3", "a"), ("rock/rock.00009", "b")]
@@ -210,7 +210,7 @@ def test_split_file_listing_a_file_twice_with_different_splits_is_an_error(tmp_p
 
 
 def test_identical_recordings_always_land_in_one_split(tmp_path):
-    from genrecrnn.split import duplicate_recordings
+    from genrecrnn.data.split import duplicate_recordings
 
     root = make_collection(tmp_path, per_genre=10)
     for copy in ("blues.00100.wav", "blues.00101.wav"):  # two copies of blues.00003, byte for byte

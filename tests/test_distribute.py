@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genrecrnn.errors import ConfigError
-from genrecrnn.features import FeatureConfig
-from genrecrnn.store import write_feature_store
+from genrecrnn.features.logmel import FeatureConfig
+from genrecrnn.features.store import write_feature_store
+from genrecrnn.util.errors import ConfigError
 
 from conftest import ROOT, two_tone_tracks
 
@@ -27,11 +27,11 @@ import tensorflow as tf
 store_dir, model_path, distribute, n_devices, out = sys.argv[1:6]
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * int(n_devices))
-from genrecrnn.config import ModelParams, TrainParams
-from genrecrnn.distribute import strategy_for
-from genrecrnn.model import save_model
-from genrecrnn.store import open_feature_store
-from genrecrnn.train import train_crnn
+from genrecrnn.config.sections import ModelParams, TrainParams
+from genrecrnn.model.distribute import strategy_for
+from genrecrnn.model.crnn import save_model
+from genrecrnn.features.store import open_feature_store
+from genrecrnn.model.train import train_crnn
 model = ModelParams(filters=(4, 4, 8, 8, 8), lstm_units=8, dense_units=8, dropout=0.0)
 train = TrainParams(epochs=3, batch_size=4, learning_rate=0.01, patience=10, warmup_epochs=0, weight_decay=0.0,
                     distribute=distribute)
@@ -67,7 +67,7 @@ def finish(proc, out):
 
 
 def test_unknown_strategy_is_a_clear_error():
-    from genrecrnn.distribute import strategy_for
+    from genrecrnn.model.distribute import strategy_for
 
     with pytest.raises(ConfigError, match="train.distribute='horovod'; allowed: none, mirrored, multi_worker"):
         strategy_for("horovod")

@@ -6,9 +6,10 @@ import pytest
 import yaml
 
 from genrecrnn.cli import main
-from genrecrnn.config import DataParams, load_params
-from genrecrnn.dvcfile import check_user_files, declared_user_files, user_files, write_user_files
-from genrecrnn.errors import ConfigError
+from genrecrnn.config.loading import load_params
+from genrecrnn.config.sections import DataParams
+from genrecrnn.pipeline.dvcfile import check_user_files, declared_user_files, user_files, write_user_files
+from genrecrnn.util.errors import ConfigError
 
 from conftest import ROOT
 
@@ -63,3 +64,16 @@ def test_a_dvc_yaml_without_the_marked_block_is_a_clear_error(tmp_path):
     (tmp_path / "dvc.yaml").write_text("stages: {}\n")
     with pytest.raises(ConfigError, match="lack the marked block"):
         declared_user_files(tmp_path / "dvc.yaml")
+
+
+def test_deps_check_compares_the_user_files_and_the_outs_with_the_contract(project, capsys):
+    shutil.copy(ROOT / "params.yaml", project / "params.yaml")
+    assert main(["deps", "--check", "--params", str(project / "params.yaml")]) == 0
+    assert "agree with the output contract" in capsys.readouterr().out
+    text = (project / "dvc.yaml").read_text()
+    (project / "dvc.yaml").write_text(
+        text.replace("      - ${paths.results}/history.csv:", "      - ${paths.results}/old.csv:")
+    )
+    assert main(["deps", "--check", "--params", str(project / "params.yaml")]) == 1
+    err = capsys.readouterr().err
+    assert "stage train" in err and "old.csv" in err and "history.csv" in err

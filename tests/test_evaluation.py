@@ -1,4 +1,4 @@
-"""Tests for genrecrnn.evaluation: every metric against a value worked out by hand."""
+"""Tests for genrecrnn.metrics.scores: every metric against a value worked out by hand."""
 
 from __future__ import annotations
 
@@ -17,21 +17,19 @@ from sklearn.metrics import (
     roc_curve,
 )
 
-from genrecrnn.errors import EvaluationError, GenreCRNNError
-from genrecrnn.evaluation import (
+from genrecrnn.metrics.curves import pr_curves, roc_curves
+from genrecrnn.metrics.scores import (
     classification_metrics,
     clip_probabilities,
-    confusion,
     evaluate,
     map_at_k,
     mean_reciprocal_rank,
-    most_confused_pairs,
     per_genre_table,
-    pr_curves,
-    roc_curves,
 )
-from genrecrnn.fileio import json_safe
-from genrecrnn.significance import bootstrap_ci
+from genrecrnn.metrics.significance import bootstrap_ci
+from genrecrnn.metrics.tables import confusion, most_confused_pairs
+from genrecrnn.util.errors import EvaluationError, GenreCRNNError
+from genrecrnn.util.fileio import json_safe
 
 GENRES3 = ["blues", "jazz", "rock"]
 
@@ -424,7 +422,7 @@ def test_errors_are_package_errors():
 
 
 def test_describe_errors_lists_every_confusion_worked_out_by_hand():
-    from genrecrnn.evaluation import describe_errors
+    from genrecrnn.metrics.tables import describe_errors
 
     actual = ["rock", "rock", "pop", "pop", "metal", "jazz", "jazz", "metal"]
     predicted = ["rock", "metal", "rock", "classical", "rock", "jazz", "jazz", "rock"]
@@ -437,7 +435,7 @@ def test_describe_errors_lists_every_confusion_worked_out_by_hand():
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_curve_area_of_the_drawn_points_is_sklearns_ap_and_auc(seed):
-    from genrecrnn.evaluation import curve_area
+    from genrecrnn.metrics.curves import curve_area
 
     rng = np.random.default_rng(seed)
     truth = rng.integers(0, 2, 40)

@@ -2,8 +2,8 @@ import librosa
 import numpy as np
 import pytest
 
-from genrecrnn.errors import AudioError, ConfigError
-from genrecrnn.features import FeatureConfig, clip_frames, logmel, reference_frames
+from genrecrnn.features.logmel import FeatureConfig, clip_frames, logmel, reference_frames
+from genrecrnn.util.errors import AudioError, ConfigError
 
 from conftest import SR, tone
 
@@ -95,7 +95,7 @@ def test_chroma_bands_follow_the_mel_bands_and_name_the_pitch_class_of_a_tone():
 
 
 def test_shifted_frames_are_the_grid_cut_later():
-    from genrecrnn.features import frame_spectrogram, shifted_frames
+    from genrecrnn.features.logmel import frame_spectrogram, shifted_frames
 
     cfg = FeatureConfig(frame_seconds=1.0, frame_hop_seconds=1.0)
     spec = np.random.default_rng(0).standard_normal((cfg.n_mels, 5 * cfg.frame_columns)).astype(np.float32)
@@ -109,7 +109,7 @@ def test_shifted_frames_are_the_grid_cut_later():
 
 
 def test_warm_caches_builds_what_the_settings_need():
-    from genrecrnn.features import _chroma_basis, _mel_basis, _window, warm_caches
+    from genrecrnn.features.logmel import _chroma_basis, _mel_basis, _window, warm_caches
 
     for cached in (_window, _mel_basis, _chroma_basis):
         cached.cache_clear()

@@ -4,10 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import genrecrnn.store as store
-from genrecrnn.features import FeatureConfig
-from genrecrnn.fileio import atomic_path, atomic_write_json
-from genrecrnn.store import open_feature_store, write_feature_store
+import genrecrnn.features.store as store
+from genrecrnn.features.logmel import FeatureConfig
+from genrecrnn.features.store import open_feature_store, write_feature_store
+from genrecrnn.util.fileio import atomic_path, atomic_write_json
 
 from conftest import tone, write_wav
 

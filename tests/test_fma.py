@@ -3,10 +3,10 @@
 import pandas as pd
 import pytest
 
-from genrecrnn.config import DataParams
-from genrecrnn.dataset import prepare_dataset
-from genrecrnn.errors import DataError
-from genrecrnn.fma import audio_path, list_fma_files, read_tracks
+from genrecrnn.config.sections import DataParams
+from genrecrnn.data.dataset import prepare_dataset
+from genrecrnn.data.fma import audio_path, list_fma_files, read_tracks
+from genrecrnn.util.errors import DataError
 
 from conftest import tone, write_wav
 

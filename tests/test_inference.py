@@ -5,12 +5,13 @@ import jsonschema
 import numpy as np
 import pytest
 
-from genrecrnn import inference
-from genrecrnn.classifier import load_classifier
 from genrecrnn.cli import main
-from genrecrnn.errors import AudioError, ModelError
-from genrecrnn.features import FeatureConfig
-from genrecrnn.inference import BATCH_FRAMES, PREDICTION_SCHEMA, PredictionRun, iter_windows, predict_file
+from genrecrnn.features.logmel import FeatureConfig
+from genrecrnn.model.classifier import load_classifier
+from genrecrnn.predict import windows
+from genrecrnn.predict.inference import PREDICTION_SCHEMA, PredictionRun
+from genrecrnn.predict.windows import BATCH_FRAMES, iter_windows, predict_file
+from genrecrnn.util.errors import AudioError, ModelError
 
 from conftest import SR, save_tiny_classifier, tone, write_wav
 
@@ -49,8 +50,8 @@ def test_95_s_stereo_44k_gives_four_windows_weighted_by_their_frames(tmp_path, m
 
 
 def test_vote_lets_each_frame_vote_as_in_evaluation(tmp_path, model_path, monkeypatch):
-    from genrecrnn.evaluation import clip_probabilities
-    from genrecrnn.model import frame_predictor
+    from genrecrnn.metrics.scores import clip_probabilities
+    from genrecrnn.model.crnn import frame_predictor
 
     seen = []  # every frame probability the model gave, in order
 
@@ -58,7 +59,7 @@ def test_vote_lets_each_frame_vote_as_in_evaluation(tmp_path, model_path, monkey
         predict = frame_predictor(model)
         return lambda frames: seen.append(predict(frames)) or seen[-1]
 
-    monkeypatch.setattr(inference, "frame_predictor", recording)
+    monkeypatch.setattr(windows, "frame_predictor", recording)
     path = write_wav(tmp_path / "song.wav", music(65))
     result = predict_file(path, load_classifier(model_path), combine="vote")
     assert [w["frames"] for w in result["windows"]] == [10, 10, 1]
@@ -195,13 +196,13 @@ def test_an_hour_streams_with_memory_flat_in_file_length(tmp_path, monkeypatch):
     cfg = FeatureConfig(sample_rate=2000, n_fft=128, hop_length=64, n_mels=16, frame_seconds=3.0)
     classifier = save_tiny_classifier(tmp_path / "m.keras", cfg=cfg, genres=GENRES)
     batches = []
-    traced = inference.frame_predictor
+    traced = windows.frame_predictor
 
     def recording_predictor(model):
         predict = traced(model)
         return lambda frames: batches.append(len(frames)) or predict(frames)
 
-    monkeypatch.setattr(inference, "frame_predictor", recording_predictor)
+    monkeypatch.setattr(windows, "frame_predictor", recording_predictor)
     peaks = {}
     for minutes in (5, 60):
         path = write_wav(tmp_path / f"{minutes}.wav", music(minutes * 60, sr=2000), sr=2000)

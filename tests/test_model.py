@@ -2,11 +2,11 @@ import keras
 import numpy as np
 import pytest
 
-from genrecrnn.batches import FrameBatches
-from genrecrnn.config import ModelParams
-from genrecrnn.errors import ModelError
-from genrecrnn.model import build_crnn, frame_predictor, load_model, pool_sizes, predict_frames, save_model
-from genrecrnn.train import set_determinism
+from genrecrnn.config.sections import ModelParams
+from genrecrnn.features.batches import FrameBatches
+from genrecrnn.model.crnn import build_crnn, frame_predictor, load_model, pool_sizes, predict_frames, save_model
+from genrecrnn.model.train import set_determinism
+from genrecrnn.util.errors import ModelError
 
 SMALL = ModelParams(filters=(8, 8, 16, 16, 16), lstm_units=16, dense_units=16, dropout=0.0)
 

@@ -11,9 +11,10 @@ import nbformat
 import papermill
 import pytest
 
-from genrecrnn.config import Params, as_dict, load_params
-from genrecrnn.errors import ConfigError
-from genrecrnn.notebooks import notebook_parameters, run_notebook
+from genrecrnn.config.loading import as_dict, load_params
+from genrecrnn.config.sections import Params
+from genrecrnn.pipeline.notebooks import notebook_parameters, run_notebook
+from genrecrnn.util.errors import ConfigError
 
 from conftest import ROOT
 
@@ -86,7 +87,8 @@ def _calls(tree: ast.AST, name: str) -> list[ast.Call]:
 def test_notebook_04_runs_the_predict_commands_code():
     import inspect
 
-    from genrecrnn import cli, stages
+    from genrecrnn import cli
+    from genrecrnn.pipeline import stages
 
     assert _calls(_code(ROOT / "notebooks" / "04_prediction.ipynb"), "received")
     assert all("PredictionRun(" in inspect.getsource(f) for f in (stages.predict, cli.cmd_predict))

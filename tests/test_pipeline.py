@@ -69,7 +69,7 @@ def test_pipeline_writes_every_result(project):
     assert metrics["crnn"]["clip"]["accuracy"] in (0, 1 / 3, 2 / 3, 1)
     assert metrics["crnn"]["frame"]["accuracy"] in (0, 1 / 6, 2 / 6, 3 / 6, 4 / 6, 5 / 6, 1)
     # ... and every number in it recomputes exactly from the frame and baseline probability files
-    from genrecrnn.scorecard import metrics_document, read_baselines, read_frames, score_tables
+    from genrecrnn.evaluation.scorecard import metrics_document, read_baselines, read_frames, score_tables
 
     scores, comparisons, _ = score_tables(
         read_frames(results), read_baselines(results), genres=TINY["genres"], n_boot=20, seed=42

@@ -5,18 +5,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genrecrnn import plots
-from genrecrnn.baseline import clip_statistics, fit_baseline
-from genrecrnn.evaluation import confusion
-from genrecrnn.features import FeatureConfig, clip_frames
-from genrecrnn.scorecard import clip_table
+from genrecrnn.evaluation.baseline import clip_statistics, fit_baseline
+from genrecrnn.evaluation.scorecard import clip_table
+from genrecrnn.features.logmel import FeatureConfig, clip_frames
+from genrecrnn.metrics.tables import confusion
+from genrecrnn.report import plots, plots_evaluation, plots_prediction
 
 from conftest import tone
 
 
 def test_confusion_heatmap_annotates_counts_and_saves_png(tmp_path):
     cm = confusion(np.array([0, 0, 1, 2]), np.array([0, 1, 1, 2]), genres=["a", "b", "c"])
-    fig = plots.confusion_heatmap(cm)
+    fig = plots_evaluation.confusion_heatmap(cm)
     texts = sorted(t.get_text() for t in fig.axes[0].texts)
     assert texts == sorted(["1", "1", "0", "0", "1", "0", "0", "0", "1"])
     path = plots.save_figure(fig, tmp_path / "figures" / "cm.png")
@@ -26,13 +26,13 @@ def test_confusion_heatmap_annotates_counts_and_saves_png(tmp_path):
 
 def test_curves_and_timeline_draw_one_line_per_genre():
     table = pd.DataFrame({"genre": ["a", "a", "micro", "micro"], "recall": [0, 1, 0, 1], "precision": [1, 0.5, 1, 0.6]})
-    fig = plots.curves(table, x="recall", y="precision", steps=True, title="pr")
+    fig = plots_evaluation.curves(table, x="recall", y="precision", steps=True, title="pr")
     assert [line.get_label() for line in fig.axes[0].lines] == ["a", "micro"]
     windows = [
         {"start": 0.0, "seconds": 30.0, "probabilities": [0.2, 0.8]},
         {"start": 30.0, "seconds": 30.0, "probabilities": [0.6, 0.4]},
     ]
-    ax = plots.timeline(windows, ["a", "b"], title="t").axes[0]
+    ax = plots_prediction.timeline(windows, ["a", "b"], title="t").axes[0]
     assert len(ax.collections) == 2 and ax.get_xlim() == (0.0, 60.0)  # one stacked band per genre, 0-60 s
 
 
@@ -62,7 +62,7 @@ def test_baseline_separates_low_from_high_tones_and_scales_on_train_only():
 
 
 def test_mel_band_centres_are_where_librosa_filters_peak():
-    from genrecrnn.baseline import mel_band_centres
+    from genrecrnn.evaluation.baseline import mel_band_centres
 
     sr, n_fft, n_mels = 22050, 2048, 32
     weights = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels)
@@ -72,7 +72,7 @@ def test_mel_band_centres_are_where_librosa_filters_peak():
 
 
 def test_centroid_of_energy_in_one_band_is_that_band_centre():
-    from genrecrnn.baseline import N_MFCC, clip_statistics, mel_band_centres
+    from genrecrnn.evaluation.baseline import N_MFCC, clip_statistics, mel_band_centres
 
     sr, n_mels, band = 22050, 32, 20
     spec = np.full((1, 10, n_mels), -100.0)  # one frame of 10 time steps, silence ...

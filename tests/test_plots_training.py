@@ -4,10 +4,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from genrecrnn import plots
-from genrecrnn.config import TrainParams
-from genrecrnn.features import FeatureConfig
-from genrecrnn.train import schedule_per_epoch
+from genrecrnn.config.sections import TrainParams
+from genrecrnn.features.logmel import FeatureConfig
+from genrecrnn.model.train import schedule_per_epoch
+from genrecrnn.report import plots_training
 
 
 def test_schedule_warms_up_then_decays_to_zero_at_the_last_epoch():
@@ -26,14 +26,14 @@ def test_schedule_follows_steps_as_training_does():
 
 def test_learning_rate_curve_draws_the_table_and_marks_kept_and_last_epoch():
     table = schedule_per_epoch(TrainParams(epochs=6), steps_per_epoch=2)
-    fig = plots.learning_rate_curve(table, kept_epoch=3, epochs_run=4)
+    fig = plots_training.learning_rate_curve(table, kept_epoch=3, epochs_run=4)
     ax = fig.axes[0]
     curve, *marks = ax.get_lines()
     np.testing.assert_allclose(curve.get_ydata(), table["learning_rate"])
     assert [m.get_xdata()[0] for m in marks] == [3, 4]
     assert ax.get_xlabel() == "epoch" and ax.get_ylabel() == "learning rate"
     plt.close(fig)
-    fig = plots.learning_rate_curve(table, kept_epoch=6, epochs_run=6)  # ran to the end: no early-stop mark
+    fig = plots_training.learning_rate_curve(table, kept_epoch=6, epochs_run=6)  # ran to the end: no early-stop mark
     assert len(fig.axes[0].get_lines()) == 2
     plt.close(fig)
 
@@ -46,7 +46,9 @@ def test_augmented_batch_shows_each_frame_above_its_augmented_copy(mixed):
     augmented = original + 3
     labels = np.eye(3, dtype=np.float32)
     after = 0.75 * labels + 0.25 * labels[[1, 2, 0]] if mixed else labels
-    fig = plots.augmented_batch(original, augmented, labels=labels, mixed_labels=after, genres=["a", "b", "c"], cfg=cfg)
+    fig = plots_training.augmented_batch(
+        original, augmented, labels=labels, mixed_labels=after, genres=["a", "b", "c"], cfg=cfg
+    )
     panels = [ax for ax in fig.axes if ax.images]
     assert len(panels) == 6
     np.testing.assert_allclose(panels[0].images[0].get_array(), original[0].T)

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from genrecrnn import portable
+from genrecrnn.util import portable
 
 from conftest import run_under_cpu_levels
 
@@ -55,10 +55,11 @@ def test_special_values_follow_numpy():
 # printed as md5s of the WAV files and feature shards, keyed by their names inside the stage folders.
 _STAGES = """
 import hashlib, json, pathlib, tempfile
-from genrecrnn.config import DataParams
-from genrecrnn.dataset import prepare_dataset, tracks_with_split
-from genrecrnn.features import FeatureConfig
-from genrecrnn.store import write_feature_store
+from genrecrnn.config.sections import DataParams
+from genrecrnn.data.dataset import prepare_dataset
+from genrecrnn.data.index import tracks_with_split
+from genrecrnn.features.logmel import FeatureConfig
+from genrecrnn.features.store import write_feature_store
 md5 = lambda p: hashlib.md5(p.read_bytes()).hexdigest()
 out = {}
 for timbre, difficulty in (("shared", 0.5), ("genre", 0.0), ("shared", 1.0)):

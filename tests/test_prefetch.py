@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from genrecrnn.prefetch import prefetch
+from genrecrnn.util.prefetch import prefetch
 
 
 def test_items_arrive_in_order_from_another_thread():

@@ -1,7 +1,7 @@
 from genrecrnn import __version__
-from genrecrnn.config import load_params, with_overrides
-from genrecrnn.notebooks import notebook_parameters
-from genrecrnn.provenance import run_identity
+from genrecrnn.config.loading import load_params, with_overrides
+from genrecrnn.data.provenance import run_identity
+from genrecrnn.pipeline.notebooks import notebook_parameters
 
 from conftest import ROOT
 
@@ -28,7 +28,7 @@ def test_only_the_parameters_a_stage_receives_change_its_id():
 def test_manifest_md5_comes_from_the_data_index(tmp_path):
     import pandas as pd
 
-    from genrecrnn.dataset import manifest_checksum, write_dataset_index
+    from genrecrnn.data.index import manifest_checksum, write_dataset_index
 
     manifest = pd.DataFrame(
         {"track_id": ["a/0"], "path": ["a/0.wav"], "genre": ["a"], "md5": ["0" * 32], "status": ["ok"]}
@@ -41,7 +41,7 @@ def test_manifest_md5_comes_from_the_data_index(tmp_path):
 def test_environment_names_the_cpu_simd_level_and_library_versions(monkeypatch):
     from importlib import metadata
 
-    from genrecrnn.provenance import environment
+    from genrecrnn.data.provenance import environment
 
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
     env = environment()

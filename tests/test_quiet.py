@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from genrecrnn.features import FeatureConfig
-from genrecrnn.quiet import VERBOSE_ENV, filter_startup_noise, stderr_fd_captured
+from genrecrnn.features.logmel import FeatureConfig
+from genrecrnn.util.quiet import VERBOSE_ENV, filter_startup_noise, stderr_fd_captured
 
 from conftest import save_tiny_classifier, tone, write_wav
 
@@ -73,12 +73,12 @@ def test_verbose_lets_tensorflows_startup_logging_through(song_and_model, tmp_pa
 
 
 def test_importing_the_package_installs_no_hook_the_stages_entry_does():
-    """Quieting is explicit: the CLI's main and genrecrnn.stages (the notebooks' entry) install it, `import genrecrnn`
-    changes nothing in the interpreter."""
+    """Quieting is explicit: the CLI's main and genrecrnn.pipeline.stages (the notebooks' entry) install it,
+    `import genrecrnn` changes nothing in the interpreter."""
     code = (
-        "import sys; import genrecrnn.config; from genrecrnn.quiet import _QuietTensorFlowFinder as F\n"
+        "import sys; import genrecrnn.config.sections; from genrecrnn.util.quiet import _QuietTensorFlowFinder as F\n"
         "hooked = lambda: any(isinstance(f, F) for f in sys.meta_path)\n"
-        "before = hooked(); import genrecrnn.stages; print(before, hooked())"
+        "before = hooked(); import genrecrnn.pipeline.stages; print(before, hooked())"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.stdout.split() == ["False", "True"], done.stderr

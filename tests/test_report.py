@@ -8,11 +8,11 @@ import nbformat
 import pandas as pd
 import pytest
 
-from genrecrnn import plots
-from genrecrnn.config import DataParams
-from genrecrnn.errors import DataError
-from genrecrnn.report import build_report, headline_summary
-from genrecrnn.report_html import FIGURES
+from genrecrnn.config.sections import DataParams
+from genrecrnn.report import plots
+from genrecrnn.report.html import FIGURES
+from genrecrnn.report.page import build_report, headline_summary
+from genrecrnn.util.errors import DataError
 
 GENRES = ["blues", "jazz"]
 METRICS = {

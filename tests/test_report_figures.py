@@ -6,12 +6,14 @@ import pandas as pd
 import pytest
 from matplotlib.legend import Legend
 
-from genrecrnn import explain, plots
-from genrecrnn.config import ModelParams
-from genrecrnn.errors import ModelError
-from genrecrnn.evaluation import per_genre_table, pr_curves, roc_curves
-from genrecrnn.features import FeatureConfig
-from genrecrnn.model import build_crnn
+from genrecrnn.config.sections import ModelParams
+from genrecrnn.evaluation import explain
+from genrecrnn.features.logmel import FeatureConfig
+from genrecrnn.metrics.curves import pr_curves, roc_curves
+from genrecrnn.metrics.scores import per_genre_table
+from genrecrnn.model.crnn import build_crnn
+from genrecrnn.report import plots, plots_evaluation, plots_prediction, plots_training
+from genrecrnn.util.errors import ModelError
 
 
 def band_model(time: int, mels: int, band: int) -> keras.Model:
@@ -126,10 +128,10 @@ def test_figures_keep_their_legends_off_the_data():
     maps = {"one": (points, [0.5, 0.2]), "two": (points, [0.4, 0.3])}
     windows = [{"start": 30.0 * i, "seconds": 30.0, "probabilities": [0.2, 0.3, 0.5]} for i in range(3)]
     for fig in (
-        plots.curves(table, x="recall", y="precision", steps=True, title="pr"),
-        plots.training_curves(history),
-        plots.embedding_maps(maps, np.array([0, 1, 2, 0, 1, 2]), genres),
-        plots.song_timelines([{"path": "x/song.wav", "genre": "c", "windows": windows}], genres),
+        plots_evaluation.curves(table, x="recall", y="precision", steps=True, title="pr"),
+        plots_training.training_curves(history),
+        plots_evaluation.embedding_maps(maps, np.array([0, 1, 2, 0, 1, 2]), genres),
+        plots_prediction.song_timelines([{"path": "x/song.wav", "genre": "c", "windows": windows}], genres),
     ):
         assert legend_outside_axes(fig)
 
@@ -137,19 +139,21 @@ def test_figures_keep_their_legends_off_the_data():
 def test_long_song_timeline_reads_in_minutes_and_covers_the_whole_song():
     windows = [{"start": 30.0 * i, "seconds": 30.0, "probabilities": [0.9, 0.1]} for i in range(120)]
     windows[-1]["seconds"] = 12.0  # a short tail window
-    ax = plots.timeline(windows, ["a", "b"], title="an hour").axes[0]
+    ax = plots_prediction.timeline(windows, ["a", "b"], title="an hour").axes[0]
     assert ax.get_xlabel() == "time (min)" and ax.get_xlim() == pytest.approx((0, (119 * 30 + 12) / 60))
 
 
 def test_saliency_grid_draws_one_panel_per_genre_with_the_mel_axis_in_hz():
     cfg = FeatureConfig(n_mels=16)
-    fig = plots.saliency_grid(np.random.default_rng(5).normal(size=(3, 20, 16)), ["a", "b", "c"], cfg=cfg, ncols=2)
+    fig = plots_evaluation.saliency_grid(
+        np.random.default_rng(5).normal(size=(3, 20, 16)), ["a", "b", "c"], cfg=cfg, ncols=2
+    )
     panels = [ax for ax in fig.axes if ax.get_title()]
     assert [ax.get_title() for ax in panels] == ["a", "b", "c"] and panels[0].get_ylabel() == "Hz"
 
 
 def test_every_saved_figure_has_a_vector_copy(tmp_path):
-    fig = plots.per_genre_f1(pd.DataFrame({"genre": ["a", "b"], "f1": [0.5, 1.0], "support": [3, 4]}))
+    fig = plots_evaluation.per_genre_f1(pd.DataFrame({"genre": ["a", "b"], "f1": [0.5, 1.0], "support": [3, 4]}))
     plots.save_figure(fig, tmp_path / "f1.png")
     svg = (tmp_path / "f1.svg").read_text()
     assert svg.lstrip().startswith("<?xml") and "<svg" in svg
@@ -159,7 +163,7 @@ def test_every_saved_figure_has_a_vector_copy(tmp_path):
 def test_a_rerun_writes_the_same_svg_bytes(tmp_path):
     scores = pd.DataFrame({"genre": ["a", "b"], "f1": [0.5, 1.0], "support": [3, 4]})
     for name in ("one", "two"):  # as two runs of a stage: the figure drawn afresh and saved once
-        plots.save_figure(plots.per_genre_f1(scores), tmp_path / f"{name}.png")
+        plots.save_figure(plots_evaluation.per_genre_f1(scores), tmp_path / f"{name}.png")
     one, two = (tmp_path / "one.svg").read_bytes(), (tmp_path / "two.svg").read_bytes()
     assert b"clip-path" in one and one == two  # element ids are not drawn at random
 
@@ -182,7 +186,7 @@ def test_saliency_grid_draws_band_profiles_against_frequency_in_hz():
     cfg = FeatureConfig(n_mels=16)
     profiles = np.ones((3, 16))
     profiles[1, 4] = 9.0
-    fig = plots.saliency_grid(profiles, ["a", "b", "c"], cfg=cfg, ncols=2)
+    fig = plots_evaluation.saliency_grid(profiles, ["a", "b", "c"], cfg=cfg, ncols=2)
     panels = [ax for ax in fig.axes if ax.get_title()]
     assert [ax.get_title() for ax in panels] == ["a", "b", "c"] and panels[0].get_xscale() == "log"
     hz, relative = panels[1].lines[1].get_data()  # the genre's own line (the grey mean is drawn first)
@@ -203,18 +207,18 @@ def test_curves_are_one_panel_per_genre_with_its_score_and_readable_axes():
         (pr_curves, "recall", "precision", "AP", "ap"),
         (roc_curves, "fpr", "tpr", "AUC", "auc"),
     ):
-        fig = plots.curves(curve(labels, probs, genres=genres), x=x, y=y, title="t", model="Net")
+        fig = plots_evaluation.curves(curve(labels, probs, genres=genres), x=x, y=y, title="t", model="Net")
         panels = [ax for ax in fig.axes if ax.get_title()]
         assert [ax.get_title() for ax in panels] == [f"{g} ({score} {table.at[g, column]:.2f})" for g in genres]
         assert fig.get_suptitle() == "t (Net, clip level, test split)"
-        assert {ax.get_xlabel() for ax in panels} == {plots.AXIS_TITLES[x]}
-        assert panels[0].get_ylabel() == plots.AXIS_TITLES[y]
+        assert {ax.get_xlabel() for ax in panels} == {plots_evaluation.AXIS_TITLES[x]}
+        assert panels[0].get_ylabel() == plots_evaluation.AXIS_TITLES[y]
         assert [line.get_label() for line in panels[0].lines][:2] == ["a", "micro"]  # micro: the grey reference
 
 
 def test_training_curves_count_epochs_from_one():
     history = pd.DataFrame({"epoch": range(12), "loss": np.linspace(2, 1, 12), "accuracy": np.linspace(0.1, 0.9, 12)})
-    for ax in plots.training_curves(history).axes:
+    for ax in plots_training.training_curves(history).axes:
         assert ax.lines[0].get_xdata()[0] == 1 and ax.get_xlim()[0] > 0  # history.csv's epoch 0 is epoch 1
         ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
         assert ticks[0] == 1 and max(ticks) <= 12
@@ -223,17 +227,19 @@ def test_training_curves_count_epochs_from_one():
 def test_per_genre_f1_sets_baseline_bars_beside_the_crnns_and_names_the_models():
     crnn = pd.DataFrame({"genre": ["a", "b"], "f1": [0.9, 0.5], "support": [3, 4]})
     base = pd.DataFrame({"f1": [0.4, 0.6], "support": [3, 4]}, index=pd.Index(["a", "b"], name="genre"))
-    fig = plots.per_genre_f1(crnn, baseline=base)
+    fig = plots_evaluation.per_genre_f1(crnn, baseline=base)
     ax = fig.axes[0]
     assert len(ax.patches) == 4 and "CRNN and MFCC baseline" in ax.get_title()
     widths = {(round(p.get_y() + p.get_height() / 2, 2), round(p.get_width(), 2)) for p in ax.patches}
     assert widths == {(0.2, 0.5), (-0.2, 0.6), (1.2, 0.9), (0.8, 0.4)}  # b below a; the CRNN's bar on top
-    two = plots.per_genre_f1(crnn, baseline={"MFCC": base, "chance": base.assign(f1=0.5)})
+    two = plots_evaluation.per_genre_f1(crnn, baseline={"MFCC": base, "chance": base.assign(f1=0.5)})
     assert len(two.axes[0].patches) == 6 and "CRNN, MFCC and chance" in two.axes[0].get_title()
-    assert "CRNN" in plots.per_genre_f1(crnn).axes[0].get_title()
+    assert "CRNN" in plots_evaluation.per_genre_f1(crnn).axes[0].get_title()
 
 
 def test_confusion_matrix_title_names_the_model():
     cm = pd.DataFrame([[2, 0], [1, 1]], index=["a", "b"], columns=["a", "b"])
-    assert plots.confusion_heatmap(cm).axes[0].get_title() == "Confusion matrix: CRNN (clip level, test split)"
-    assert "baseline" in plots.confusion_heatmap(cm, model="baseline").axes[0].get_title()
+    assert (
+        plots_evaluation.confusion_heatmap(cm).axes[0].get_title() == "Confusion matrix: CRNN (clip level, test split)"
+    )
+    assert "baseline" in plots_evaluation.confusion_heatmap(cm, model="baseline").axes[0].get_title()

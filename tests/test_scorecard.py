@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genrecrnn.errors import EvaluationError
-from genrecrnn.scorecard import (
+from genrecrnn.evaluation.scorecard import (
     align_with_baseline,
     baseline_table,
     clip_table,
@@ -19,7 +18,8 @@ from genrecrnn.scorecard import (
     score_tables,
     write_validation,
 )
-from genrecrnn.significance import describe_comparison, paired_comparison
+from genrecrnn.metrics.significance import describe_comparison, paired_comparison
+from genrecrnn.util.errors import EvaluationError
 
 GENRES = ["a", "b", "c"]
 

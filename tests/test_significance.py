@@ -1,4 +1,4 @@
-"""Tests for genrecrnn.significance: intervals and paired tests against values worked out by hand."""
+"""Tests for genrecrnn.metrics.significance: intervals and paired tests against values worked out by hand."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from genrecrnn.errors import EvaluationError
-from genrecrnn.fileio import json_safe
-from genrecrnn.significance import (
+from genrecrnn.metrics.significance import (
     _f1_macro_present,
     bootstrap_ci,
     describe_comparison,
@@ -18,6 +16,8 @@ from genrecrnn.significance import (
     paired_comparison,
     wilson_interval,
 )
+from genrecrnn.util.errors import EvaluationError
+from genrecrnn.util.fileio import json_safe
 
 # ---------------------------------------------------------------- bootstrap
 

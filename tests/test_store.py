@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genrecrnn.errors import DataError
-from genrecrnn.features import FeatureConfig, file_frames
-from genrecrnn.store import SHARDS_FILE, ShardedFrames, open_feature_store, write_feature_store
+from genrecrnn.features.logmel import FeatureConfig, file_frames
+from genrecrnn.features.store import SHARDS_FILE, ShardedFrames, open_feature_store, write_feature_store
+from genrecrnn.util.errors import DataError
 
 from conftest import tone, write_wav
 

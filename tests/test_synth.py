@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from genrecrnn import synth
-from genrecrnn.config import TIMBRES
-from genrecrnn.dataset import clip_path, generate_dataset
-from genrecrnn.errors import ConfigError
-from genrecrnn.synth import GTZAN_GENRES, clip_seed, synth_clip
+from genrecrnn.config.sections import TIMBRES
+from genrecrnn.data import recipes, song, synth
+from genrecrnn.data.dataset import clip_path, generate_dataset
+from genrecrnn.data.synth import GTZAN_GENRES, clip_seed, synth_clip
+from genrecrnn.util.errors import ConfigError
 
 from conftest import run_under_cpu_levels
 
@@ -169,7 +169,7 @@ def test_every_timbre_mode_params_yaml_may_name_makes_a_clip():
 
 _GENRE_TIMBRE_DIGEST = """
 import hashlib
-from genrecrnn.synth import GTZAN_GENRES, clip_seed, synth_clip
+from genrecrnn.data.synth import GTZAN_GENRES, clip_seed, synth_clip
 digest = hashlib.md5()
 for difficulty in (0.0, 0.5, 1.0):
     for genre in GTZAN_GENRES:
@@ -182,16 +182,16 @@ print(digest.hexdigest(), hashlib.md5(synth_clip("metal", seed=3, seconds=30.0, 
 
 def test_generator_bytes_are_pinned_and_the_same_on_every_cpu_level():
     # md5 of the float32 samples of 1 s clips 0..2 of every genre at difficulty 0, 0.5, 1 and one 30 s clip, as
-    # the CPU-independent generator (genrecrnn.portable) makes them on any x86-64 CPU: checked here as found and
+    # the CPU-independent generator (genrecrnn.util.portable) makes them on any x86-64 CPU: checked here as found and
     # with numpy's AVX-512 and AVX2 code paths disabled. A change here changes every committed result.
     outputs = run_under_cpu_levels(_GENRE_TIMBRE_DIGEST)
     assert set(outputs.values()) == {"b326798316bfa7a9591057e7c040d381 59a4d82282ceb82b132d3cf756c3befb"}, outputs
 
 
-def _drawn_recipes(monkeypatch, timbre: str, seeds: range) -> dict[tuple[int, str], synth.Recipe]:
+def _drawn_recipes(monkeypatch, timbre: str, seeds: range) -> dict[tuple[int, str], recipes.Recipe]:
     """The recipe each (seed, genre) clip is rendered from, at difficulty 1 (most trait borrowing)."""
     drawn, recipes = [], {}
-    monkeypatch.setattr(synth, "_render", lambda recipe, rng, **_: drawn.append(recipe))
+    monkeypatch.setattr(synth, "render", lambda recipe, rng, **_: drawn.append(recipe))
     for seed in seeds:
         for genre in GTZAN_GENRES:
             synth_clip(genre, seed=seed, difficulty=1.0, timbre=timbre)
@@ -199,7 +199,7 @@ def _drawn_recipes(monkeypatch, timbre: str, seeds: range) -> dict[tuple[int, st
     return recipes
 
 
-def _sound(recipe: synth.Recipe) -> tuple:
+def _sound(recipe: recipes.Recipe) -> tuple:
     """The recipe's instruments, drive, cutoff (Hz) and part levels: what timbre="shared" must not tie to genre."""
     names = tuple(frozenset(getattr(recipe, f)) for f in ("bass_timbre", "chord_timbre", "lead_timbre"))
     return (*names, recipe.drive, recipe.cutoff, recipe.drum_level, recipe.bass_level, recipe.chord_level,
@@ -230,8 +230,8 @@ def test_shared_pools_are_all_used_and_most_clips_are_clean():
 
 def test_shared_and_genre_timbre_play_the_same_notes(monkeypatch):
     played = []
-    play = synth._play
-    monkeypatch.setattr(synth, "_play", lambda notes, name, *a: played.append((notes, name)) or play(notes, name, *a))
+    play = song._play
+    monkeypatch.setattr(song, "_play", lambda notes, name, *a: played.append((notes, name)) or play(notes, name, *a))
 
     def score(timbre: str) -> tuple[list, list[str]]:
         """Notes and instrument of every part (bass, comping, lead) of four genres' clips, in play order."""

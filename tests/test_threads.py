@@ -7,8 +7,8 @@ import resource
 import numpy as np
 import pytest
 
-from genrecrnn.errors import ConfigError
-from genrecrnn.threads import ENV, reuse_freed_memory, single_threaded_blas, thread_budget
+from genrecrnn.util.errors import ConfigError
+from genrecrnn.util.threads import ENV, reuse_freed_memory, single_threaded_blas, thread_budget
 
 
 def test_budget_is_the_cpu_affinity_unless_the_variable_says_otherwise(monkeypatch):
@@ -43,7 +43,7 @@ def test_tensorflow_gets_the_budget_before_its_first_op():
     import sys
 
     code = (
-        "from genrecrnn.threads import configure_tensorflow; import tensorflow as tf; configure_tensorflow();"
+        "from genrecrnn.util.threads import configure_tensorflow; import tensorflow as tf; configure_tensorflow();"
         "t = tf.config.threading; print(t.get_intra_op_parallelism_threads(), t.get_inter_op_parallelism_threads())"
     )
     env = os.environ | {ENV: "3", "TF_CPP_MIN_LOG_LEVEL": "3"}

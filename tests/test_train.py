@@ -3,11 +3,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genrecrnn.config import ModelParams, TrainParams
-from genrecrnn.features import FeatureConfig
-from genrecrnn.model import save_model
-from genrecrnn.store import open_feature_store, write_feature_store
-from genrecrnn.train import run_id, train_crnn
+from genrecrnn.config.sections import ModelParams, TrainParams
+from genrecrnn.features.logmel import FeatureConfig
+from genrecrnn.features.store import open_feature_store, write_feature_store
+from genrecrnn.model.crnn import save_model
+from genrecrnn.model.train import run_id, train_crnn
 
 from conftest import two_tone_tracks
 
@@ -175,7 +175,7 @@ def test_recipe_trains_deterministically_and_selects_on_validation_clips(store, 
 
 
 def test_learning_rate_warms_up_then_decays_to_zero():
-    from genrecrnn.train import learning_rate_schedule
+    from genrecrnn.model.train import learning_rate_schedule
 
     schedule = learning_rate_schedule(0.01, epochs=10, warmup_epochs=2, steps_per_epoch=5)
     rates = [float(schedule(step)) for step in range(0, 51, 5)]
@@ -185,8 +185,8 @@ def test_learning_rate_warms_up_then_decays_to_zero():
 
 
 def test_run_length_in_steps_scales_epochs_warmup_and_patience():
-    from genrecrnn.config import TrainParams
-    from genrecrnn.train import run_length
+    from genrecrnn.config.sections import TrainParams
+    from genrecrnn.model.train import run_length
 
     assert run_length(TrainParams(epochs=30, warmup_epochs=1, patience=10), 37) == (30, 1, 10)  # steps off
     by_steps = TrainParams(epochs=30, steps=3000, warmup_epochs=1, patience=10)

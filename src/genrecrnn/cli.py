@@ -11,21 +11,22 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from genrecrnn import quiet
-from genrecrnn.combine import COMBINE_METHODS
-from genrecrnn.errors import ConfigError, GenreCRNNError, ModelError, UsageError
-from genrecrnn.quiet import VERBOSE_ENV
+from genrecrnn.config.outputs import MODEL_FILE, REPORT_FILE
+from genrecrnn.metrics.combine import COMBINE_METHODS
+from genrecrnn.util import quiet
+from genrecrnn.util.errors import ConfigError, GenreCRNNError, ModelError, UsageError
+from genrecrnn.util.quiet import VERBOSE_ENV
 
 if TYPE_CHECKING:
-    from genrecrnn.config import PredictParams
+    from genrecrnn.config.sections import PredictParams
 
 log = logging.getLogger("genrecrnn")
 
 
 def cmd_data(args: argparse.Namespace) -> int:
     """Data stage: generate or index the data set, write manifest, split and genre list."""
-    from genrecrnn import stages
-    from genrecrnn.config import load_params
+    from genrecrnn.config.loading import load_params
+    from genrecrnn.pipeline import stages
 
     params = load_params(args.params)
     result = stages.data(params, root=Path(args.params).resolve().parent)
@@ -41,12 +42,26 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def cmd_deps(args: argparse.Namespace) -> int:
-    """Write params.yaml's data.split_file / data.group_file into dvc.yaml as deps of the data stage."""
-    from genrecrnn.config import load_params
-    from genrecrnn.dvcfile import DVC_FILE, user_files, write_user_files
+    """Write params.yaml's data.split_file / data.group_file into dvc.yaml as deps of the data stage; with --check,
+    write nothing and check them and every stage's outs against the output contract (1 if anything differs)."""
+    from genrecrnn.config.loading import load_params
+    from genrecrnn.pipeline.dvcfile import (
+        DVC_FILE,
+        check_user_files,
+        outs_against_contract,
+        user_files,
+        write_user_files,
+    )
 
     params = load_params(args.params)
     dvc_yaml = Path(args.params).resolve().parent / DVC_FILE
+    if args.check:
+        check_user_files(dvc_yaml, params.data)
+        problems = outs_against_contract(dvc_yaml)
+        for line in problems:
+            print(f"{dvc_yaml}: {line}", file=sys.stderr)
+        print(f"{dvc_yaml}: user-file deps and outs {'differ' if problems else 'agree with the output contract'}")
+        return 1 if problems else 0
     files = user_files(params.data)
     changed = write_user_files(dvc_yaml, files)
     print(f"{dvc_yaml}: data stage user-file deps {files or 'none'} ({'updated' if changed else 'unchanged'})")
@@ -55,8 +70,8 @@ def cmd_deps(args: argparse.Namespace) -> int:
 
 def cmd_notebook(args: argparse.Namespace) -> int:
     """Run one numbered notebook with papermill, parameters from params.yaml, output atomically under results/."""
-    from genrecrnn.config import find_project_root, load_params
-    from genrecrnn.notebooks import run_notebook
+    from genrecrnn.config.loading import find_project_root, load_params
+    from genrecrnn.pipeline.notebooks import run_notebook
 
     root = find_project_root()
     params = load_params(args.params or root / "params.yaml")
@@ -66,9 +81,9 @@ def cmd_notebook(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """Report stage: gather the executed notebooks into results/report.html."""
-    from genrecrnn import stages
-    from genrecrnn.config import find_project_root, load_params
+    """Report stage: gather the executed notebooks into the report page (paths.results)."""
+    from genrecrnn.config.loading import find_project_root, load_params
+    from genrecrnn.pipeline import stages
 
     root = find_project_root()
     out = stages.report(load_params(root / "params.yaml"), root=root)
@@ -78,8 +93,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_summary(args: argparse.Namespace) -> int:
     """A few headline numbers of the last run and where its report is (what `make repro` ends with)."""
-    from genrecrnn.config import find_project_root, load_params
-    from genrecrnn.report import headline_summary
+    from genrecrnn.config.loading import find_project_root, load_params
+    from genrecrnn.report.page import headline_summary
 
     root = find_project_root()
     params = load_params(root / "params.yaml")
@@ -89,21 +104,21 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     """Classify audio files or folders; print a table (and write JSON, a plot); non-zero exit if any file failed."""
-    from genrecrnn.classifier import load_classifier, training_note
-    from genrecrnn.fileio import atomic_write_json
-    from genrecrnn.inference import PredictionRun
+    from genrecrnn.model.classifier import load_classifier, training_note
+    from genrecrnn.predict.inference import PredictionRun
+    from genrecrnn.util.fileio import atomic_write_json
 
     # Output paths first: a typo must not cost a whole folder's classification.
     if args.json is not None:
         _check_output(args.json, flag="--json", example="predictions.json")
     if args.plot is not None:
-        from genrecrnn.plots import FIGURE_SUFFIXES
+        from genrecrnn.report.plots import FIGURE_SUFFIXES
 
         _check_output(args.plot, flag="--plot", example="timeline.png", suffixes=FIGURE_SUFFIXES)
     default_model, defaults = _predict_defaults()
     model_path = args.model or default_model
     if model_path is None:
-        raise ModelError("no --model given and no genrecrnn project here; pass --model path/to/crnn.keras")
+        raise ModelError(f"no --model given and no genrecrnn project here; pass --model path/to/{MODEL_FILE}")
     window_seconds, window_hop_seconds = args.window_seconds, args.hop_seconds
     if window_seconds is None:  # params.yaml's windows; a window given alone gets non-overlapping hops
         window_seconds, window_hop_seconds = defaults.window_seconds, window_hop_seconds or defaults.window_hop_seconds
@@ -133,7 +148,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
             atomic_write_json(args.json, run.report(top_k=top_k))
             written.append(args.json)
     if args.plot is not None and run.results:
-        from genrecrnn.plots import figure_files, save_figure, song_timelines
+        from genrecrnn.report.plots import figure_files, save_figure
+        from genrecrnn.report.plots_prediction import song_timelines
 
         save_figure(song_timelines(run.results, classifier.genres), args.plot)
         written += figure_files(args.plot)
@@ -155,8 +171,8 @@ def _check_output(path: Path, *, flag: str, example: str, suffixes: tuple[str, .
 
 def _predict_defaults() -> tuple[Path | None, PredictParams]:
     """Model path and `predict` section (windows in s, top-k) of the project's params.yaml; outside one, defaults."""
-    from genrecrnn.config import PredictParams, find_project_root, load_params
-    from genrecrnn.outputs import MODEL_FILE
+    from genrecrnn.config.loading import find_project_root, load_params
+    from genrecrnn.config.sections import PredictParams
 
     try:
         root = find_project_root()
@@ -179,7 +195,7 @@ def _at_least_one(text: str) -> int:
 
 def format_result(result: dict, *, top_k: int, timeline: bool, genres: list[str]) -> str:
     """Human-readable lines for one file: top genres with probabilities, optionally the window timeline."""
-    from genrecrnn.inference import top_genres
+    from genrecrnn.predict.windows import top_genres
 
     lines = [f"{result['path']}  ({result['duration']:.1f} s, {len(result['windows'])} window(s))"]
     lines += [f"  {g:<12} {p:6.1%}" for g, p in top_genres(result, top_k)]
@@ -202,12 +218,13 @@ def build_parser() -> argparse.ArgumentParser:
     data.set_defaults(func=cmd_data)
     deps = sub.add_parser("deps", help="write data.split_file/group_file into dvc.yaml's data stage deps")
     deps.add_argument("--params", default="params.yaml", help="parameter file beside dvc.yaml (default: params.yaml)")
+    deps.add_argument("--check", action="store_true", help="write nothing; check the deps and outs (exit 1 if off)")
     deps.set_defaults(func=cmd_deps)
     nb = sub.add_parser("notebook", help="execute a numbered notebook with papermill (DVC stages)")
     nb.add_argument("name", help="notebook name, e.g. 01_preprocessing")
     nb.add_argument("--params", default=None, help="parameter file (default: the project's params.yaml)")
     nb.set_defaults(func=cmd_notebook)
-    rep = sub.add_parser("report", help="gather the executed notebooks into results/report.html (DVC stage)")
+    rep = sub.add_parser("report", help=f"gather the executed notebooks into results/{REPORT_FILE} (DVC stage)")
     rep.set_defaults(func=cmd_report)
     summ = sub.add_parser("summary", help="print the headline numbers of the last run and the report's path")
     summ.set_defaults(func=cmd_summary)
@@ -231,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run a sub-command; package errors, OSError and ValueError print one clear line and exit 1."""
     args = build_parser().parse_args(argv)
-    if args.verbose:  # read when tensorflow is first imported (genrecrnn.quiet), which happens after this
+    if args.verbose:  # read when tensorflow is first imported (genrecrnn.util.quiet), which happens after this
         os.environ[VERBOSE_ENV] = "1"
     quiet.install()  # before any command imports tensorflow
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s")

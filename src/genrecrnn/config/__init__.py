@@ -1,0 +1,1 @@
+"""What the pipeline is told and what it promises: params.yaml's typed sections and the output-file contract."""

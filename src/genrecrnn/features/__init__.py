@@ -1,0 +1,1 @@
+"""Log-mel frames: computed from audio, stored in shards, augmented and batched for training."""

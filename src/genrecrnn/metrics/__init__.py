@@ -1,0 +1,1 @@
+"""Scores of probability arrays: clip probabilities, classification and ranking metrics, curves, intervals."""

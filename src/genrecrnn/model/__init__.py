@@ -1,0 +1,1 @@
+"""The CRNN: its layers, training, distribution over devices, and the saved classifier."""

@@ -1,0 +1,1 @@
+"""The stages, one function each, and how DVC and papermill run them."""

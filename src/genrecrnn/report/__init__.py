@@ -1,0 +1,1 @@
+"""Presentation: the figures and the self-contained HTML report."""
