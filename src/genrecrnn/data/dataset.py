@@ -23,7 +23,6 @@ import pandas as pd
 import soundfile as sf
 from tqdm.auto import tqdm
 
-from genrecrnn.config.loading import section_of
 from genrecrnn.config.sections import DataParams
 from genrecrnn.data.audio import AUDIO_EXTENSIONS, audio_info, load_audio
 from genrecrnn.data.fma import list_fma_files
@@ -212,7 +211,6 @@ def prepare_dataset(
     "folder" they are read where they are (`data.root`); "fma" uses subset `data.fma_subset` and FMA's
     official split unless a split or group file is given. `missing` lists split-file names not found.
     """
-    data = section_of("data", data)
     source, root, split_file, group_file = data.source, data.root, data.split_file, data.group_file
     out_dir = Path(out_dir)
     if source == "synthetic":

@@ -19,7 +19,7 @@ import scipy.fft
 from pydantic import model_validator
 from scipy import sparse
 
-from genrecrnn.config.loading import parse_section, section_of
+from genrecrnn.config.loading import parse_section
 from genrecrnn.config.sections import FeaturesParams, PositiveInt, section
 from genrecrnn.data.audio import load_audio
 from genrecrnn.util import portable
@@ -211,7 +211,6 @@ def reference_frames(y: np.ndarray, *, cfg: FeatureConfig) -> np.ndarray:
     return frame_spectrogram(librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=80.0), cfg=cfg)
 
 
-def feature_config(features: FeaturesParams | dict, sample_rate: int) -> FeatureConfig:
+def feature_config(features: FeaturesParams, sample_rate: int) -> FeatureConfig:
     """FeatureConfig from the `features` section of params.yaml and the shared sample rate (Hz)."""
-    features = section_of("features", features)
     return parse_section(FeatureConfig, {**asdict(features), "sample_rate": sample_rate}, name="features")

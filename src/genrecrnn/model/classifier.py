@@ -17,7 +17,6 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from genrecrnn.config.loading import section_of
 from genrecrnn.config.sections import DataParams
 from genrecrnn.features.logmel import FeatureConfig
 from genrecrnn.model.crnn import input_shape, load_model, save_model
@@ -41,9 +40,8 @@ SYNTHETIC_KEYS = ("difficulty", "timbre")
 SYNTHETIC_NOTE = "this model was trained on the built-in synthetic genres, not real music; its genres are synthetic"
 
 
-def training_data_of(data: DataParams | dict) -> dict:
+def training_data_of(data: DataParams) -> dict:
     """What a sidecar records of the training data: {"source": ...}, plus SYNTHETIC_KEYS for the synthetic set."""
-    data = section_of("data", data)
     synthetic = {key: getattr(data, key) for key in SYNTHETIC_KEYS} if data.source == "synthetic" else {}
     return {"source": data.source, **synthetic}
 
@@ -72,7 +70,7 @@ def save_classifier(
     model: keras.Model,
     genres: list[str],
     feature_config: FeatureConfig,
-    data: DataParams | dict | None = None,
+    data: DataParams | None = None,
 ) -> Classifier:
     """Write the .keras model and its sidecar, each atomically; returns the Classifier they load as.
 

@@ -20,7 +20,6 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from genrecrnn.config.loading import section_of
 from genrecrnn.config.outputs import CHECKPOINT_LOG
 from genrecrnn.config.sections import AugmentParams, ModelParams, TrainParams
 from genrecrnn.features.batches import FrameBatches
@@ -158,7 +157,6 @@ def train_crnn(
     pipeline of the same batches, `batch_size` being the global batch split across replicas;
     `train.mixed_float16` computes in float16 with float32 weights (GPUs).
     """
-    model, train = section_of("model", model), section_of("train", train)
     seed = seed if train.seed is None else train.seed  # data and split keep the top-level seed (data stage)
     augment = _augment_of(train)
     train_rows, val = store.split("train"), store.split("val")
