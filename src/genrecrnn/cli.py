@@ -112,9 +112,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.json is not None:
         _check_output(args.json, flag="--json", example="predictions.json")
     if args.plot is not None:
-        from genrecrnn.report.plots import FIGURE_SUFFIXES
+        from genrecrnn.report.plots import PLOT_SUFFIXES
 
-        _check_output(args.plot, flag="--plot", example="timeline.png", suffixes=FIGURE_SUFFIXES)
+        _check_output(args.plot, flag="--plot", example="timeline.png", suffixes=PLOT_SUFFIXES)
     default_model, defaults = _predict_defaults()
     model_path = args.model or default_model
     if model_path is None:

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # headless machines fall back to Agg by themsel
 from genrecrnn.util.fileio import atomic_path
 
 VECTOR_FORMAT = "svg"  # written beside every PNG
-FIGURE_SUFFIXES = (".png", ".svg", ".pdf")  # what `genrecrnn predict --plot` may write
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")  # what `genrecrnn predict --plot` may write
 
 
 def figure_files(path: Path | str) -> list[Path]:
