@@ -42,7 +42,10 @@ NOISE = {
     "keras": "Epoch 1/30\n100/100 - 15s - 147ms/step - accuracy: 0.1737 - loss: 2.2266\n",
     "series": "split\ntest     6\ntrain    4\nName: frames, dtype: int64",
     # index 0, 1: row numbers; pandas writes 0.8 beside 0.625 and the learning rates in exponent form
-    "numbered": pd.DataFrame({"genre": ["blues", "jazz"], "f1": [0.8, 0.625], "lr": [4.95e-4, 1e-3]}).to_html(),
+    # a metric column also holds a count (1000.0) and a value missing at this level (NaN)
+    "numbered": pd.DataFrame(
+        {"genre": ["blues", "jazz", "all"], "f1": [0.8, 0.625, 1000.0], "lr": [4.95e-4, 1e-3, float("nan")]}
+    ).to_html(),
 }
 
 
@@ -231,6 +234,7 @@ def test_report_details_have_no_empty_headings_reprs_or_row_number_columns(resul
     assert '<th class="text">genre</th>' in numbered and '<td class="text">blues</td>' in numbered  # text: left
     assert "<td>0.800</td>" in numbered and "<td>0.625</td>" in numbered  # one number format per column
     assert "<td>4.95e-04</td>" in numbered and "<td>1.00e-03</td>" in numbered
+    assert "<td>1000</td>" in numbered and "<td>—</td>" in numbered  # a count without decimals, a dash for NaN
     assert "text-align: right" not in numbered  # pandas' header style would right-align the text column's name
 
 

@@ -117,16 +117,25 @@ _CELL = re.compile(r"<(t[hd])([^>]*)>(.*?)</t[hd]>", flags=re.S)
 
 
 _NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?", flags=re.I)
+_MISSING = {"", "nan", "NaN", "None", "—"}  # what pandas writes for no value; shown as a dash
 
 
 def _column_format(values: list[str]) -> str | None:
     """One format for a numeric column's cells (None for text or whole numbers, left as written): three decimals,
     or three significant digits in exponent form when a value is below 0.001."""
-    written = [v for v in values if v]
+    written = [v for v in values if v not in _MISSING]
     if not written or not all(_NUMBER.fullmatch(v) for v in written) or all(v.lstrip("-").isdigit() for v in written):
         return None
     numbers = [float(v) for v in written]
     return ".2e" if any(0 < abs(x) < 1e-3 for x in numbers) else ".3f"
+
+
+def _formatted(value: str, form: str) -> str:
+    """`value` in the column's format; a count among fractions (a whole number of 10 or more) without decimals."""
+    if value in _MISSING:
+        return "—"
+    number = float(value)
+    return f"{number:.0f}" if form == ".3f" and number.is_integer() and abs(number) >= 10 else format(number, form)
 
 
 def _tidy_numbers(table: str) -> str:
@@ -139,12 +148,15 @@ def _tidy_numbers(table: str) -> str:
     columns = list(zip(*[[text.strip() for _, _, text in row] for row in cells]))
     kinds = [row[0] for row in cells[0]]
     formats = [_column_format(list(col)) if kind == "td" else None for col, kind in zip(columns, kinds)]
-    text = [kind == "td" and not all(_NUMBER.fullmatch(v) for v in col if v) for col, kind in zip(columns, kinds)]
+    text = [
+        kind == "td" and not all(_NUMBER.fullmatch(v) for v in col if v not in _MISSING)
+        for col, kind in zip(columns, kinds)
+    ]
 
     def cell(tag: str, attrs: str, value: str, column: int) -> str:
         value = value.strip()
-        if tag == "td" and formats[column] and value:
-            value = format(float(value), formats[column])
+        if tag == "td" and formats[column]:
+            value = _formatted(value, formats[column])
         klass = ' class="text"' if text[column] else ""
         return f"<{tag}{attrs}{klass}>{value}</{tag}>"
 
