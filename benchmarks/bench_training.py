@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from common import in_fresh_process, machine, peak_rss_mb, status_mb, table
+from genrecrnn.util.threads import LOADER_THREADS
 
 GTZAN_FRAMES = 7000  # about 700 training clips x 10 frames of 3 s
 FRAME_SHAPE = (129, 128)
@@ -241,7 +242,7 @@ def run_variant(variant: str, folder: str, epochs: int, seed: int = 0) -> dict:
                 "augment": load_params(Path(__file__).parents[1] / "params.yaml").train.augment,
                 "next_rows": np.where(clip_end, rows, rows + 1),
                 "feature_config": FeatureConfig(),  # the framing FRAME_SHAPE stands for
-                "workers": 2,
+                "workers": LOADER_THREADS,  # as train_crnn
             }
         batches = FrameBatches(
             frames, rows, labels, n_classes=N_GENRES, batch_size=BATCH_SIZE, shuffle=True, seed=seed, **augment
@@ -279,7 +280,7 @@ def in_memory_batches(keras, batches: list):
 
     class InMemory(keras.utils.PyDataset):
         def __init__(self) -> None:
-            super().__init__(workers=2)  # as FrameBatches with augmentation
+            super().__init__(workers=LOADER_THREADS)  # as FrameBatches with augmentation
 
         def __len__(self) -> int:
             return len(batches)
