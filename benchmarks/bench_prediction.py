@@ -72,17 +72,13 @@ def _today_stream(path: Path, sr: int) -> Iterator[np.ndarray]:
     block = int(60.0 * info.sample_rate)
     resampler = None if info.sample_rate == sr else soxr.ResampleStream(info.sample_rate, sr, 1, dtype="float32")
     with sf.SoundFile(str(path)) as f:
-        while True:
-            data = f.read(block, dtype="float32", always_2d=True)
-            last = len(data) < block
+        for data in f.blocks(blocksize=block, dtype="float32", always_2d=True):
             assert np.isfinite(data).all()
             mono = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
-            if resampler is not None:
-                mono = resampler.resample_chunk(mono, last=last)
+            if resampler is not None:  # the file's last block flushes the resampler
+                mono = resampler.resample_chunk(mono, last=f.tell() >= f.frames)
             if len(mono):
                 yield mono
-            if last:
-                return
 
 
 def today_predict(path: Path, classifier: Classifier, window_seconds: float = 30.0) -> np.ndarray:

@@ -10,26 +10,12 @@ from __future__ import annotations
 import copy
 import dataclasses
 from pathlib import Path
-from typing import Any, Literal, get_type_hints, overload
+from typing import Any, get_type_hints
 
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
-from genrecrnn.config.sections import (
-    PARAMS_FILE,
-    SECTIONS,
-    DataParams,
-    FeaturesParams,
-    ModelParams,
-    Params,
-    PathsParams,
-    PredictParams,
-    PreprocessParams,
-    S,
-    SectionError,
-    TrainParams,
-    ValidateParams,
-)
+from genrecrnn.config.sections import PARAMS_FILE, SECTIONS, Params, S, SectionError
 from genrecrnn.util.errors import ConfigError
 
 
@@ -51,32 +37,11 @@ def parse_section(cls: type[S], values: Any, *, name: str = "", source: str = PA
         raise SectionError(err.errors, cls, name, source) from None
 
 
-# Each section's name gives its class, so a caller of section_of holds a typed section, never Any.
-@overload
-def section_of(name: Literal["paths"], values: Any, *, source: str = ...) -> PathsParams: ...
-@overload
-def section_of(name: Literal["data"], values: Any, *, source: str = ...) -> DataParams: ...
-@overload
-def section_of(name: Literal["features"], values: Any, *, source: str = ...) -> FeaturesParams: ...
-@overload
-def section_of(name: Literal["preprocess"], values: Any, *, source: str = ...) -> PreprocessParams: ...
-@overload
-def section_of(name: Literal["model"], values: Any, *, source: str = ...) -> ModelParams: ...
-@overload
-def section_of(name: Literal["train"], values: Any, *, source: str = ...) -> TrainParams: ...
-@overload
-def section_of(name: Literal["validate"], values: Any, *, source: str = ...) -> ValidateParams: ...
-@overload
-def section_of(name: Literal["predict"], values: Any, *, source: str = ...) -> PredictParams: ...
-@overload
-def section_of(name: str, values: Any, *, source: str = ...) -> object: ...
-
-
 def section_of(name: str, values: Any, *, source: str = PARAMS_FILE) -> object:
-    """The params.yaml section `name` ("train", "paths", ...) as its typed class, from a mapping or an instance.
+    """The params.yaml section `name` ("train", "paths", ...) as its section class, from a mapping or an instance.
 
-    Notebooks receive sections as plain mappings (papermill's parameters) and turn them into
-    sections with this, once, in the cell after the parameters cell.
+    :func:`received` calls it for each section a notebook declared; a caller that knows the class
+    calls :func:`parse_section`, whose return type is that class.
     """
     kind = get_type_hints(Params).get(name)
     if not dataclasses.is_dataclass(kind):

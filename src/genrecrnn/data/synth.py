@@ -19,6 +19,7 @@ The recipes are in :mod:`genrecrnn.data.recipes`; one song is drawn and mixed by
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
@@ -73,22 +74,23 @@ def synth_clip(
     return _clip(genre, seed=seed, seconds=seconds, sr=sr, difficulty=difficulty, timbre=timbre)
 
 
+# synth_clip's keywords besides genre and seed, with its defaults: what synth_set passes on to every clip.
+_CLIP_DEFAULTS = {
+    name: p.default for name, p in inspect.signature(synth_clip).parameters.items() if name not in ("genre", "seed")
+}
+
+
 def synth_set(
-    genres: Sequence[str],
-    *,
-    clips_per_genre: int,
-    seed: int,
-    seconds: float = 30.0,
-    sr: int = 22050,
-    difficulty: float = 0.5,
-    timbre: str = "shared",
+    genres: Sequence[str], *, clips_per_genre: int, seed: int, **clip: Any
 ) -> Iterator[tuple[str, int, np.ndarray]]:
     """(genre, index, signal) of every clip of the synthetic set, genre by genre: clip `index` is
-    synth_clip(genre, seed=clip_seed(seed, genre, index), ...). The arguments are checked here, once, not per clip."""
-    check_args(
-        genres=genres, seconds=seconds, sr=sr, difficulty=difficulty, timbre=timbre, clips_per_genre=clips_per_genre
-    )
-    args = {"seconds": seconds, "sr": sr, "difficulty": difficulty, "timbre": timbre}
+    synth_clip(genre, seed=clip_seed(seed, genre, index), **clip). `clip` holds synth_clip's other keywords
+    (seconds, sr, difficulty, timbre; its defaults where left out), checked here, once, not per clip."""
+    unknown = sorted(set(clip) - set(_CLIP_DEFAULTS))
+    if unknown:
+        raise TypeError(f"synth_set() got unexpected keyword argument(s) {unknown}; allowed: {list(_CLIP_DEFAULTS)}")
+    args = _CLIP_DEFAULTS | clip
+    check_args(genres=genres, clips_per_genre=clips_per_genre, **args)
     return (
         (genre, index, _clip(genre, seed=clip_seed(seed, genre, index), **args))
         for genre in genres
