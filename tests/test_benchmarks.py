@@ -135,3 +135,18 @@ def test_recipe_bench_prepares_its_data_with_the_stages(benchmarks, tmp_path):
     assert set(store.index["track_id"]) and (folder / "dataset" / "manifest.csv").is_file()
     assert (folder / "results" / "figures" / "logmel_examples.png").is_file()  # what the preprocess stage draws
     assert prepare(tmp_path, params) == folder  # cached: the second call finds the store
+
+
+def test_semitone_patch_puts_a4_in_its_band_and_shifts_by_whole_bands(benchmarks):
+    from bench_recipe_patches import SEMITONE_FMIN_HZ, semitone_basis, whole_band_taps
+
+    sr, n_fft, n_bands = 22050, 4096, 88
+    basis = semitone_basis(sr, n_fft, n_bands).toarray()
+    assert np.allclose(basis.sum(axis=1), 1.0)
+    t = np.arange(n_fft) / sr
+    power = np.abs(np.fft.rfft(np.sin(2 * np.pi * 440.0 * t) * np.hanning(n_fft))) ** 2
+    a4 = round(12 * np.log2(440.0 / SEMITONE_FMIN_HZ))  # 33 semitones above C2
+    bands = basis @ power
+    assert bands.argmax() == a4
+    source, _, weight = whole_band_taps(3, n_mels=n_bands, sr=sr)
+    assert (weight == 0).all() and bands[source].argmax() == a4 + 3  # three semitones up: C5

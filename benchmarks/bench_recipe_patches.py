@@ -1,0 +1,78 @@
+"""Recipe variants that are not params.yaml keys, tried on the real-music dev set and not kept: bench_recipe, patched.
+
+Each patch swaps one piece of the package for the length of the run, then runs bench_recipe.py with the
+remaining arguments, so the README's rows for these variants can be repeated:
+
+- `semitone`: the mel filter bank becomes one triangular band per semitone (log frequency, SEMITONE_FMIN_HZ
+  up to the Nyquist frequency) and key shift moves whole bands. Give the band count as features.n_mels
+  and a 4096-point FFT, so a semitone spans at least one FFT bin from 65 Hz up:
+  `--set features.n_mels=88 --set features.n_fft=4096`. Use its own --work folder: the cached
+  features are keyed by params, not by the patch.
+- `ema`: AdamW keeps an exponential moving average of the weights (momentum EMA_MOMENTUM) and writes it
+  into the model every EMA_EVERY steps (Keras' `use_ema`); with 37 batches an epoch that is once an epoch.
+
+    python benchmarks/bench_recipe_patches.py semitone --data ../devset --seeds 1 2 3 --variants default \
+        --set features.n_mels=88 --set features.n_fft=4096 --set preprocess.workers=1 --work /tmp/semitone
+    python benchmarks/bench_recipe_patches.py ema --data ../devset --seeds 1 2 3 --variants default
+
+`preprocess.workers=1` keeps preprocessing in this process, where the patch is installed.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+import numpy as np
+from scipy import sparse
+
+SEMITONE_FMIN_HZ = 65.406  # C2
+EMA_MOMENTUM, EMA_EVERY = 0.99, 37
+
+
+def semitone_basis(sr: int, n_fft: int, n_bands: int) -> sparse.csr_array:
+    """(n_bands, 1 + n_fft // 2) triangles one semitone wide on each side, centred on C2, C#2, ...; rows sum to 1."""
+    centres = SEMITONE_FMIN_HZ * 2.0 ** (np.arange(n_bands) / 12)
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
+    semitones_away = np.abs(12 * np.log2(np.maximum(freqs[None, :], 1e-3) / centres[:, None]))
+    weights = np.maximum(0.0, 1.0 - semitones_away)
+    empty = np.flatnonzero(weights.sum(axis=1) == 0)  # a band narrower than one bin takes its nearest bin
+    weights[empty, np.abs(freqs[None, :] - centres[empty, None]).argmin(axis=1)] = 1.0
+    return sparse.csr_array((weights / weights.sum(axis=1, keepdims=True)).astype(np.float32))
+
+
+@functools.lru_cache(maxsize=16)
+def whole_band_taps(semitones: int, *, n_mels: int, sr: int, chroma_bands: int = 0) -> tuple:
+    """augment.shift_taps for semitone bands: output band b reads band b - semitones (edge bands repeat)."""
+    source = np.clip(np.arange(n_mels) - semitones, 0, n_mels - 1).astype(np.int64)
+    return source, source, np.zeros(n_mels, np.float32)
+
+
+def install(patch: str) -> None:
+    """Swap in `patch` ("semitone" or "ema") for this process."""
+    if patch == "semitone":
+        from genrecrnn.features import augment, logmel
+
+        logmel._mel_basis = functools.lru_cache(maxsize=8)(semitone_basis)
+        augment.shift_taps = whole_band_taps
+    elif patch == "ema":
+        import keras
+
+        class EmaAdamW(keras.optimizers.AdamW):
+            def __init__(self, *args, **kwargs) -> None:
+                super().__init__(
+                    *args, use_ema=True, ema_momentum=EMA_MOMENTUM, ema_overwrite_frequency=EMA_EVERY, **kwargs
+                )
+
+        keras.optimizers.AdamW = EmaAdamW
+    else:
+        raise SystemExit(f"unknown patch {patch!r}; one of: semitone, ema")
+
+
+if __name__ == "__main__":  # the guard matters: Dask's worker processes import this file again
+    if len(sys.argv) < 2:
+        raise SystemExit(__doc__)
+    install(sys.argv.pop(1))
+    import bench_recipe
+
+    bench_recipe.main()
