@@ -8,6 +8,10 @@ remaining arguments, so the README's rows for these variants can be repeated:
   and a 4096-point FFT, so a semitone spans at least one FFT bin from 65 Hz up:
   `--set features.n_mels=88 --set features.n_fft=4096`. Use its own --work folder: the cached
   features are keyed by params, not by the patch.
+- `tonic`: each clip's log-mel is shifted (key shift's taps, at most 6 semitones either way) so that the
+  major key whose Krumhansl-Kessler profile best matches the clip's chroma (4096-point STFT, as the
+  rhythm/harmony baseline) lands on C: clips in the same scale then share band positions whatever their
+  key. Use with `--set train.augment.key_shift=0` (a random shift would undo the alignment) and its own --work.
 - `ema`: AdamW keeps an exponential moving average of the weights (momentum EMA_MOMENTUM) and writes it
   into the model every EMA_EVERY steps (Keras' `use_ema`); with 37 batches an epoch that is once an epoch.
 
@@ -15,7 +19,8 @@ remaining arguments, so the README's rows for these variants can be repeated:
         --set features.n_mels=88 --set features.n_fft=4096 --set preprocess.workers=1 --work /tmp/semitone
     python benchmarks/bench_recipe_patches.py ema --data ../devset --seeds 1 2 3 --variants default
 
-`preprocess.workers=1` keeps preprocessing in this process, where the patch is installed.
+`preprocess.workers=1` keeps preprocessing in this process, where the patch is installed. Patches combine
+in the order given: `semitone,tonic` aligns keys by whole semitone bands.
 """
 
 from __future__ import annotations
@@ -48,13 +53,39 @@ def whole_band_taps(semitones: int, *, n_mels: int, sr: int, chroma_bands: int =
     return source, source, np.zeros(n_mels, np.float32)
 
 
+def major_key(y: np.ndarray, *, sr: int) -> int:
+    """Pitch class 0..11 (C = 0) of the major key whose Krumhansl-Kessler profile best matches the clip's chroma."""
+    from genrecrnn.evaluation.baseline import _MAJOR, _correlation, audio_chroma
+
+    profile = audio_chroma(y, sr=sr).mean(axis=1)
+    return int(np.argmax([_correlation(profile, np.roll(_MAJOR, k)) for k in range(12)]))
+
+
+def tonic_aligned(logmel_of):
+    """logmel with each clip's bands shifted so its best major key lands on C (by -6..+5 semitones)."""
+    from genrecrnn.features.augment import shift_taps
+
+    def aligned(y: np.ndarray, *, cfg) -> np.ndarray:
+        spec = logmel_of(y, cfg=cfg)
+        key = major_key(y, sr=cfg.sample_rate)
+        up = -(((key + 6) % 12) - 6)  # key 7 (G) moves up 5 to C, key 2 (D) down 2
+        low, high, weight = shift_taps(up, n_mels=cfg.n_mels, sr=cfg.sample_rate)
+        return spec[low] + weight[:, None] * (spec[high] - spec[low])
+
+    return aligned
+
+
 def install(patch: str) -> None:
-    """Swap in `patch` ("semitone" or "ema") for this process."""
+    """Swap in `patch` ("semitone", "tonic" or "ema") for this process."""
     if patch == "semitone":
         from genrecrnn.features import augment, logmel
 
         logmel._mel_basis = functools.lru_cache(maxsize=8)(semitone_basis)
         augment.shift_taps = whole_band_taps
+    elif patch == "tonic":
+        from genrecrnn.features import logmel
+
+        logmel.logmel = tonic_aligned(logmel.logmel)
     elif patch == "ema":
         import keras
 
@@ -66,13 +97,14 @@ def install(patch: str) -> None:
 
         keras.optimizers.AdamW = EmaAdamW
     else:
-        raise SystemExit(f"unknown patch {patch!r}; one of: semitone, ema")
+        raise SystemExit(f"unknown patch {patch!r}; one of: semitone, tonic, ema")
 
 
 if __name__ == "__main__":  # the guard matters: Dask's worker processes import this file again
     if len(sys.argv) < 2:
         raise SystemExit(__doc__)
-    install(sys.argv.pop(1))
+    for name in sys.argv.pop(1).split(","):  # e.g. semitone,tonic: key alignment by whole semitone bands
+        install(name)
     import bench_recipe
 
     bench_recipe.main()

@@ -24,12 +24,12 @@ _HOW_TO_FIX = "re-encode it as WAV or FLAC (e.g. with sox or audacity) or remove
 
 @dataclass(frozen=True)
 class AudioInfo:
-    """What the file header says: duration (seconds), sample rate (Hz), channels, frames."""
+    """What the file header says: duration (seconds), sample rate (Hz), channels, samples per channel."""
 
     duration: float
     sample_rate: int
     channels: int
-    frames: int
+    samples: int  # per channel (soundfile calls them frames; in this package a frame is a CRNN input)
 
 
 def audio_info(path: Path | str) -> AudioInfo:

@@ -1,8 +1,9 @@
 """Multiframe log-mel spectrograms: one function for training and for prediction.
 
 A clip's log-mel spectrogram is computed once (one STFT per clip, librosa conventions: centred
-frames, Slaney mel filters, power_to_db with ref=1, amin=1e-10, top_db=80) and then cut into
-fixed-length frames of `frame_seconds` every `frame_hop_seconds`. Cutting the spectrogram rather
+windows, Slaney mel filters, power_to_db with ref=1, amin=1e-10, top_db=80) and then cut into
+fixed-length frames of `frame_seconds` every `frame_hop_seconds`: in this package a "frame" is always
+one such CRNN input (time steps, bands), never an STFT window or an audio sample. Cutting the spectrogram rather
 than the audio costs one STFT per clip instead of one per frame, and it is the definition used
 everywhere in the package: preprocessing, prediction and the benchmarks' reference.
 """
@@ -129,8 +130,8 @@ def logmel(y: np.ndarray, *, cfg: FeatureConfig) -> np.ndarray:
 
     Equal to librosa.power_to_db(librosa.feature.melspectrogram(y, ...), ref=1, amin=1e-10,
     top_db=80) within 1e-3 dB (float32 round-off, largest in bands ~70 dB below their frame's
-    peak), without librosa's per-call overhead: frames are strided views of the zero-padded
-    signal (centred frames, pad_mode="constant"), windowed and transformed _BLOCK_COLUMNS at a
+    peak), without librosa's per-call overhead: the STFT windows are strided views of the zero-padded
+    signal (centred, pad_mode="constant"), windowed and transformed _BLOCK_COLUMNS at a
     time so each block stays in the CPU cache; the FFT runs down the columns of the (n_fft,
     block) array, which pocketfft vectorises across columns; the mel filters are a sparse
     product; the dB conversion uses `portable.log10`, so the bits do not depend on the CPU.
@@ -140,13 +141,13 @@ def logmel(y: np.ndarray, *, cfg: FeatureConfig) -> np.ndarray:
     if len(y) == 0:
         raise AudioError("empty signal: no samples to analyse")
     padded = np.pad(np.asarray(y, dtype=np.float32), cfg.n_fft // 2)
-    frames = np.lib.stride_tricks.sliding_window_view(padded, cfg.n_fft)[:: cfg.hop_length].T
+    windows = np.lib.stride_tricks.sliding_window_view(padded, cfg.n_fft)[:: cfg.hop_length].T  # (n_fft, columns)
     basis, window = _mel_basis(cfg.sample_rate, cfg.n_fft, cfg.n_mels), _window(cfg.n_fft)
-    mel = np.empty((cfg.n_mels, frames.shape[1]), dtype=np.float32)
-    chroma = np.empty((CHROMA_BANDS if cfg.chroma else 0, frames.shape[1]), dtype=np.float32)
-    for start in range(0, frames.shape[1], _BLOCK_COLUMNS):
+    mel = np.empty((cfg.n_mels, windows.shape[1]), dtype=np.float32)
+    chroma = np.empty((CHROMA_BANDS if cfg.chroma else 0, windows.shape[1]), dtype=np.float32)
+    for start in range(0, windows.shape[1], _BLOCK_COLUMNS):
         block = slice(start, start + _BLOCK_COLUMNS)
-        spectrum = scipy.fft.rfft(frames[:, block] * window, axis=0)  # (1 + n_fft // 2, columns)
+        spectrum = scipy.fft.rfft(windows[:, block] * window, axis=0)  # (1 + n_fft // 2, columns)
         # re**2 + im**2 rather than abs()**2: numpy's complex abs (hypot) is CPU-dispatched, these products are not
         power = np.square(spectrum.real)
         power += np.square(spectrum.imag)

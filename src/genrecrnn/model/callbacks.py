@@ -1,6 +1,6 @@
-"""The callbacks train_crnn runs: clip-level validation of each epoch, restartable early stopping, resumed batches.
+"""The callbacks train_crnn runs: each epoch scored on the val clips, restartable early stopping, resumed batches.
 
-`ClipValidation` averages the validation frames' probabilities per clip after every epoch and logs
+`ValClipScores` averages the val frames' probabilities per clip after every epoch and logs
 val_clip_accuracy, val_clip_loss and their score; `ResumableEarlyStopping` keeps the best epoch's weights
 on that score and carries its state through a checkpoint; `ResumeBatches` puts the batches where an
 uninterrupted run has them.
@@ -114,8 +114,8 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
                 shutil.rmtree(path)
 
 
-class ClipValidation(keras.callbacks.Callback):
-    """Adds validation loss and accuracy per frame and per clip (frame probabilities averaged) to the logs.
+class ValClipScores(keras.callbacks.Callback):
+    """Adds the val split's loss and accuracy per frame and per clip (frame probabilities averaged) to the logs.
 
     `val_clip_score` = clip accuracy - 0.01 x clip log loss: the accuracy decides, and among
     epochs within about one clip of each other the more confident one wins, so a small

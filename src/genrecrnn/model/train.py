@@ -24,7 +24,7 @@ from genrecrnn.config.outputs import CHECKPOINT_LOG
 from genrecrnn.config.sections import AugmentParams, ModelParams, TrainParams
 from genrecrnn.features.batches import FrameBatches
 from genrecrnn.features.store import FeatureStore
-from genrecrnn.model.callbacks import ClipValidation, ResumableEarlyStopping, ResumeBatches
+from genrecrnn.model.callbacks import ResumableEarlyStopping, ResumeBatches, ValClipScores
 from genrecrnn.model.crnn import build_crnn
 from genrecrnn.model.distribute import batch_dataset, fit_under_strategy, precision_policy, strategy_for
 from genrecrnn.util.errors import DataError
@@ -146,7 +146,7 @@ def train_crnn(
     AdamW (decoupled `weight_decay`) with a warm-up + cosine learning-rate schedule peaking at
     `learning_rate`; training batches are augmented by `train.augment`; the input is standardised
     per mel band (`input_norm="band"`) or with one mean and std ("global"), from training frames.
-    After every epoch the val clips are scored (`ClipValidation`) and the weights of the epoch with
+    After every epoch the val clips are scored (`ValClipScores`) and the weights of the epoch with
     the best `val_clip_score` are kept; training stops after `patience` epochs without improvement.
     If `checkpoint_root` is given, the state is backed up there after every epoch, early-stopping
     state included (best weights, best score, patience counter), keyed by a hash of all settings, of
@@ -219,7 +219,7 @@ def train_crnn(
     # The validation scores must be in the logs before anything reads them; early stopping saves its
     # state before BackupAndRestore saves the weights (see ResumableEarlyStopping).
     callbacks = [
-        ClipValidation(val_batches, val["track_id"].to_numpy()),
+        ValClipScores(val_batches, val["track_id"].to_numpy()),
         *(
             []
             if backup is None
