@@ -27,17 +27,17 @@ def clip_descriptions(model, store, split: str) -> tuple[np.ndarray, np.ndarray,
     """Per clip of `split`: dense-layer mean/std/max (n, 192), averaged frame probabilities (n, genres), labels (n,)."""
     import keras
 
-    from genrecrnn.model.crnn import predict_frames
-
-    embed = keras.Model(model.input, model.get_layer("dense").output)
-    described, probabilities, labels = [], [], []
-    for _, part in store.split(split).groupby("track_id", sort=True):
-        frames = np.asarray(store.frames[part["row"].to_numpy()])
-        e = embed.predict(frames, verbose=0)
-        described.append(np.concatenate([e.mean(axis=0), e.std(axis=0), e.max(axis=0)]))
-        probabilities.append(predict_frames(model, frames).mean(axis=0))
-        labels.append(int(part["label"].iloc[0]))
-    return np.array(described), np.array(probabilities), np.array(labels)
+    # One forward pass gives both the embedding and the genre probabilities of every frame of the split.
+    both = keras.Model(model.input, [model.get_layer("dense").output, model.output])
+    rows = store.split(split).reset_index(drop=True)
+    embeddings, probabilities = both.predict(np.asarray(store.frames[rows["row"].to_numpy()]), verbose=0)
+    clips = rows.groupby("track_id", sort=True).indices.values()  # positions of each clip's frames
+    described = [np.concatenate([f(embeddings[i], axis=0) for f in (np.mean, np.std, np.max)]) for i in clips]
+    return (
+        np.array(described),
+        np.array([probabilities[i].mean(axis=0) for i in clips]),
+        np.array([int(rows["label"].iloc[i[0]]) for i in clips]),
+    )
 
 
 def main() -> None:
