@@ -215,3 +215,11 @@ def test_key_shift_rotates_chroma_bands_and_gain_leaves_them():
     shifted = augment.gain_and_tilt(np.random.default_rng(1), x, gain_db=6.0, tilt_db=6.0, chroma_bands=12)
     np.testing.assert_array_equal(shifted[:, :, n_mels:], x[:, :, n_mels:])
     assert not np.allclose(shifted[:, :, :n_mels], x[:, :, :n_mels])
+
+
+def test_key_shift_rotates_each_group_of_twelve_pitch_classes_on_its_own():
+    n_mels = 16  # frame chroma (12) and clip profile (12) after the mel bands: each rotates within itself
+    low, _, weight = augment.shift_taps(-2, n_mels=n_mels, sr=22050, chroma_bands=24)
+    rotation = [(c + 2) % 12 for c in range(12)]  # output class c reads class c + 2
+    assert list(low[n_mels : n_mels + 12] - n_mels) == rotation
+    assert list(low[n_mels + 12 :] - n_mels - 12) == rotation and np.all(weight[n_mels:] == 0)

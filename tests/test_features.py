@@ -94,6 +94,19 @@ def test_chroma_bands_follow_the_mel_bands_and_name_the_pitch_class_of_a_tone():
     assert np.all(silent == 0.0)  # silence: no pitch class, not NaN
 
 
+def test_clip_profile_bands_hold_the_whole_clips_mean_chroma_in_every_column():
+    plain, both = FeatureConfig(), FeatureConfig(chroma=True, clip_profile=True)
+    y = np.concatenate([tone(440.0, 1.0), tone(659.25, 3.0)])  # 1 s of A4, then 3 s of E5
+    spec = logmel(y, cfg=both)
+    assert both.frame_shape == (plain.frame_columns, plain.n_mels + 24) and both.profile_bands == 12
+    chroma, profile = spec[plain.n_mels : plain.n_mels + 12], spec[plain.n_mels + 12 :]
+    np.testing.assert_allclose(profile, np.repeat(chroma.mean(axis=1, keepdims=True), spec.shape[1], axis=1), atol=1e-6)
+    assert list(np.argsort(profile[:, 0])[-2:]) == [9, 4]  # E sounds longest, then A
+    alone = logmel(y, cfg=FeatureConfig(clip_profile=True))  # without the frame chroma: the same profile
+    np.testing.assert_array_equal(alone[plain.n_mels :], profile)
+    assert FeatureConfig(clip_profile=True).profile_bands == 12 and plain.profile_bands == 0
+
+
 def test_shifted_frames_are_the_grid_cut_later():
     from genrecrnn.features.logmel import frame_spectrogram, shifted_frames
 

@@ -4,7 +4,15 @@ import pytest
 
 from genrecrnn.config.sections import ModelParams
 from genrecrnn.features.batches import FrameBatches
-from genrecrnn.model.crnn import build_crnn, frame_predictor, load_model, pool_sizes, predict_frames, save_model
+from genrecrnn.model.crnn import (
+    ScaleDescriptor,
+    build_crnn,
+    frame_predictor,
+    load_model,
+    pool_sizes,
+    predict_frames,
+    save_model,
+)
 from genrecrnn.model.train import set_determinism
 from genrecrnn.util.errors import ModelError
 
@@ -131,3 +139,41 @@ def test_traced_predictor_matches_eager_calls_for_any_batch_size():
     np.testing.assert_allclose(predict_frames(model, x, batch_size=3), predict(x), atol=1e-6)
     with pytest.raises(ModelError, match="do not fit the model's input"):
         predict(np.zeros((2, 30, 32), np.float32))
+
+
+MAJOR_SCALE = [0, 2, 4, 5, 7, 9, 11]
+
+
+def scale_profile(tonic: int, steps: list[int] = MAJOR_SCALE) -> np.ndarray:
+    """A pitch-class profile (1, 1, 12) with equal weight on the scale's notes above `tonic`."""
+    profile = np.zeros((1, 1, 12), np.float32)
+    profile[0, 0, [(tonic + s) % 12 for s in steps]] = 1.0
+    return profile
+
+
+def test_scale_descriptor_reads_the_scale_whatever_its_key():
+    describe = ScaleDescriptor()
+    d_major = describe(scale_profile(2)).numpy()[0]
+    np.testing.assert_allclose(d_major[:12], scale_profile(0)[0, 0] / 7, atol=1e-6)  # aligned so the tonic is first
+    for tonic in range(12):
+        np.testing.assert_allclose(describe(scale_profile(tonic)).numpy()[0], d_major, atol=1e-5)
+    pentatonic = describe(scale_profile(2, [0, 2, 4, 7, 9])).numpy()[0]
+    assert np.abs(pentatonic[12:] - d_major[12:]).max() > 0.05  # another scale, another interval content
+    # of the Fourier magnitudes k = 1..6 of a diatonic scale, the fifth-cycle one (k = 5) is the largest
+    assert int(np.argmax(d_major[12:])) == 4
+
+
+def test_profile_bands_bypass_the_convolutions_and_keep_prediction_key_invariant(tmp_path):
+    keras.utils.set_random_seed(0)
+    model = build_crnn(time_steps=32, n_mels=28, n_genres=3, params=SMALL, profile_bands=12)
+    assert model.get_layer("standardise").output.shape[-1] == 16 and model.get_layer("scale").output.shape[-1] == 18
+    x = np.random.default_rng(0).normal(size=(4, 32, 28)).astype(np.float32)
+    x[:, :, 16:] = np.random.default_rng(1).uniform(0, 1, (4, 1, 12))
+    transposed = x.copy()
+    transposed[:, :, 16:] = np.roll(x[:, :, 16:], 5, axis=2)
+    np.testing.assert_allclose(predict_frames(model, transposed), predict_frames(model, x), atol=1e-6)
+    other = x.copy()
+    other[:, :, 16:] = np.random.default_rng(2).uniform(0, 1, (4, 1, 12))
+    assert np.abs(predict_frames(model, other) - predict_frames(model, x)).max() > 1e-4  # the profile is heard
+    save_model(model, tmp_path / "crnn.keras")
+    np.testing.assert_array_equal(predict_frames(load_model(tmp_path / "crnn.keras"), x), predict_frames(model, x))

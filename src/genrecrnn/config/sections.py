@@ -126,6 +126,7 @@ class FeaturesParams:
     frame_seconds: PositiveFloat = 3.0
     frame_hop_seconds: PositiveFloat = 3.0
     chroma: Bool = False  # append 12 pitch-class bands (chroma of the same STFT) after the mel bands
+    clip_profile: Bool = False  # append the clip's mean chroma (12 bands, equal in every column): its scale
 
     @model_validator(mode="after")
     def _hop_within_window(self) -> FeaturesParams:

@@ -68,8 +68,8 @@ def shift_taps(
     Moves a mel spectrum up by `semitones` (edge bands repeat): output band m reads the input at the
     frequency its centre has `semitones` lower, located on the mel axis (where band centres are evenly
     spaced) and interpolated between the two nearest bands. With `chroma_bands` pitch classes after the
-    mel bands, output class c reads class c - semitones (a rotation; the taps then have n_mels +
-    chroma_bands entries).
+    mel bands (one or more groups of 12), output class c reads class c - semitones within its group (a
+    rotation; the taps then have n_mels + chroma_bands entries).
     """
     centres = librosa.mel_frequencies(n_mels=n_mels + 2, fmax=sr / 2)[1:-1]
     source = librosa.hz_to_mel(centres * 2.0 ** (-semitones / 12))
@@ -78,7 +78,9 @@ def shift_taps(
     high, weight = np.minimum(low + 1, n_mels - 1), (position - low).astype(np.float32)
     if not chroma_bands:
         return low, high, weight
-    rotated = n_mels + (np.arange(chroma_bands) - semitones) % chroma_bands
+    octave = 12  # every group of 12 pitch classes (frame chroma, clip profile) rotates on its own
+    band = np.arange(chroma_bands)
+    rotated = n_mels + band - band % octave + (band % octave - semitones) % octave
     zero = np.zeros(chroma_bands, np.float32)
     return np.concatenate([low, rotated]), np.concatenate([high, rotated]), np.concatenate([weight, zero])
 

@@ -56,8 +56,14 @@ class FeatureConfig(FeaturesParams):
 
     @property
     def n_bands(self) -> int:
-        """Bands per spectrogram column: the mel bands, then CHROMA_BANDS pitch classes if `chroma`."""
-        return self.n_mels + (CHROMA_BANDS if self.chroma else 0)
+        """Bands per spectrogram column: the mel bands, then CHROMA_BANDS pitch classes if `chroma`, then
+        CHROMA_BANDS more (the clip's mean chroma) if `clip_profile`."""
+        return self.n_mels + CHROMA_BANDS * (int(self.chroma) + int(self.clip_profile))
+
+    @property
+    def profile_bands(self) -> int:
+        """Trailing bands holding the clip's pitch-class profile (CHROMA_BANDS if `clip_profile`, else 0)."""
+        return CHROMA_BANDS if self.clip_profile else 0
 
     @property
     def frame_shape(self) -> tuple[int, int]:
@@ -67,7 +73,8 @@ class FeatureConfig(FeaturesParams):
     def describe(self) -> str:
         """One line for a reader: bands, FFT and hop (samples) at the rate (Hz), frame length and hop (s), shape."""
         return (
-            f"log-mel: {self.n_mels} bands{' + 12 chroma bands' if self.chroma else ''}, "
+            f"log-mel: {self.n_mels} bands{' + 12 chroma bands' if self.chroma else ''}"
+            f"{' + 12 clip pitch-class profile bands' if self.clip_profile else ''}, "
             f"FFT {self.n_fft} and hop {self.hop_length} samples "
             f"at {self.sample_rate} Hz; "
             f"frames of {self.frame_seconds:g} s every {self.frame_hop_seconds:g} s, shape {self.frame_shape} "
@@ -85,7 +92,7 @@ class FeatureConfig(FeaturesParams):
 # Spectrogram columns per block in logmel: with n_fft=2048 a block's windowed frames and spectrum
 # take about 1 MB, which fits in a core's L2 cache (about 1.5x faster than whole-clip arrays).
 _BLOCK_COLUMNS = 64
-CHROMA_BANDS = 12  # pitch classes C, C#, ..., B appended after the mel bands when features.chroma is on
+CHROMA_BANDS = 12  # pitch classes C, C#, ..., B appended after the mel bands (features.chroma, clip_profile)
 
 
 @functools.lru_cache(maxsize=8)
@@ -117,7 +124,7 @@ def warm_caches(cfg: FeatureConfig) -> None:
     forked workers inherit them built."""
     _window(cfg.n_fft)
     _mel_basis(cfg.sample_rate, cfg.n_fft, cfg.n_mels)
-    if cfg.chroma:
+    if cfg.chroma or cfg.clip_profile:
         _chroma_basis(cfg.sample_rate, cfg.n_fft)
 
 
@@ -126,7 +133,9 @@ def logmel(y: np.ndarray, *, cfg: FeatureConfig) -> np.ndarray:
 
     With ``cfg.chroma`` the n_mels dB bands are followed by CHROMA_BANDS pitch-class bands of the same
     power spectrum (librosa's chroma filters, each column divided by its largest class, 0..1): the
-    mel bands are ~26 Hz apart below 1 kHz, wider than a semitone, so they cannot carry harmony.
+    mel bands are ~26 Hz apart below 1 kHz, wider than a semitone, so they cannot carry harmony. With
+    ``cfg.clip_profile`` CHROMA_BANDS more bands follow, each column holding the mean of those pitch-class
+    columns over the whole signal: the clip's scale, which a 3 s frame holds only a few notes of.
 
     Equal to librosa.power_to_db(librosa.feature.melspectrogram(y, ...), ref=1, amin=1e-10,
     top_db=80) within 1e-3 dB (float32 round-off, largest in bands ~70 dB below their frame's
@@ -144,7 +153,8 @@ def logmel(y: np.ndarray, *, cfg: FeatureConfig) -> np.ndarray:
     windows = np.lib.stride_tricks.sliding_window_view(padded, cfg.n_fft)[:: cfg.hop_length].T  # (n_fft, columns)
     basis, window = _mel_basis(cfg.sample_rate, cfg.n_fft, cfg.n_mels), _window(cfg.n_fft)
     mel = np.empty((cfg.n_mels, windows.shape[1]), dtype=np.float32)
-    chroma = np.empty((CHROMA_BANDS if cfg.chroma else 0, windows.shape[1]), dtype=np.float32)
+    pitch = cfg.chroma or cfg.clip_profile
+    chroma = np.empty((CHROMA_BANDS if pitch else 0, windows.shape[1]), dtype=np.float32)
     for start in range(0, windows.shape[1], _BLOCK_COLUMNS):
         block = slice(start, start + _BLOCK_COLUMNS)
         spectrum = scipy.fft.rfft(windows[:, block] * window, axis=0)  # (1 + n_fft // 2, columns)
@@ -152,16 +162,20 @@ def logmel(y: np.ndarray, *, cfg: FeatureConfig) -> np.ndarray:
         power = np.square(spectrum.real)
         power += np.square(spectrum.imag)
         mel[:, block] = basis @ power
-        if cfg.chroma:
+        if pitch:
             chroma[:, block] = _chroma_basis(cfg.sample_rate, cfg.n_fft) @ power
     np.maximum(mel, 1e-10, out=mel)  # amin
     # portable.log10, not np.log10: numpy's float32 log10 differs in the last bit between AVX-512 and AVX2
     mel[:] = 10.0 * portable.log10(mel)  # ref=1.0 subtracts 10 * log10(1) = 0
     np.maximum(mel, mel.max() - 80.0, out=mel)  # top_db
-    if not cfg.chroma:
+    if not pitch:
         return mel
     chroma /= np.maximum(chroma.max(axis=0, keepdims=True), 1e-10)  # silence stays 0, as librosa's chroma
-    return np.concatenate([mel, chroma])
+    bands = [mel, chroma] if cfg.chroma else [mel]
+    if cfg.clip_profile:
+        profile = chroma.mean(axis=1, dtype=np.float64).astype(np.float32)
+        bands.append(np.repeat(profile[:, None], chroma.shape[1], axis=1))
+    return np.concatenate(bands)
 
 
 def frame_spectrogram(spec: np.ndarray, *, cfg: FeatureConfig) -> np.ndarray:

@@ -40,6 +40,50 @@ def pool_sizes(time_steps: int, n_mels: int) -> list[tuple[int, int]]:
     return sizes
 
 
+# Krumhansl-Kessler key profiles (C major, C minor), as the rhythm/harmony baseline uses them.
+_KEY_PROFILES = np.array(
+    [
+        [6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88],
+        [6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17],
+    ]
+)
+
+
+@keras.saving.register_keras_serializable(package="genrecrnn")
+class ScaleDescriptor(layers.Layer):
+    """Key-invariant description of a pitch-class profile (batch, time, 12) -> (batch, 18); no weights.
+
+    The profile is averaged over time and normalised to sum 1, then described twice, both unchanged by
+    any transposition (a rotation of the 12 classes): rotated so the best-fitting major or minor key
+    (Pearson correlation with the Krumhansl-Kessler profiles) starts it (12 values), and the magnitudes
+    of its discrete Fourier coefficients 1..6 (6 values: which intervals the scale is built from).
+    """
+
+    def build(self, input_shape: tuple) -> None:
+        templates = _KEY_PROFILES - _KEY_PROFILES.mean(axis=1, keepdims=True)
+        templates /= np.linalg.norm(templates, axis=1, keepdims=True)
+        # column 12 * mode + k: the template of key k (tonic k semitones above C) in that mode
+        rotations = np.stack([np.roll(t, k) for t in templates for k in range(12)], axis=1)
+        angles = 2 * np.pi * np.outer(np.arange(12), np.arange(1, 7)) / 12
+        self._keys = keras.ops.convert_to_tensor(rotations.astype(np.float32))
+        self._cos = keras.ops.convert_to_tensor(np.cos(angles).astype(np.float32))
+        self._sin = keras.ops.convert_to_tensor(np.sin(angles).astype(np.float32))
+        self._classes = keras.ops.convert_to_tensor(np.arange(12, dtype=np.int32))
+
+    def call(self, x):  # noqa: ANN001, ANN201 (backend tensors)
+        ops = keras.ops
+        p = ops.mean(x, axis=1)
+        p = p / (ops.sum(p, axis=-1, keepdims=True) + 1e-6)
+        centred = p - ops.mean(p, axis=-1, keepdims=True)
+        tonic = ops.mod(ops.cast(ops.argmax(ops.matmul(centred, self._keys), axis=-1), "int32"), 12)
+        aligned = ops.take_along_axis(p, ops.mod(self._classes[None, :] + tonic[:, None], 12), axis=1)
+        re, im = ops.matmul(p, self._cos), ops.matmul(p, self._sin)
+        return ops.concatenate([aligned, ops.sqrt(re * re + im * im + 1e-12)], axis=-1)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return (input_shape[0], 18)
+
+
 def build_crnn(
     *,
     time_steps: int,
@@ -48,19 +92,27 @@ def build_crnn(
     params: ModelParams = _SEED_WIDTHS,
     input_mean: float | np.ndarray = 0.0,
     input_std: float | np.ndarray = 1.0,
+    profile_bands: int = 0,
 ) -> keras.Model:
     """The seed's CRNN for frames of shape (time_steps, n_mels), softmax over `n_genres`; widths from `params`.
 
-    input_mean and input_std (dB; one value or one per mel band, shape (n_mels,)) standardise the
+    input_mean and input_std (dB; one value or one per band, shape (n_mels,)) standardise the
     log-mel input inside the model, so a saved model carries its own normalisation and prediction
-    cannot forget it.
+    cannot forget it. The last `profile_bands` (0 or 12) bands are the clip's pitch-class profile
+    (features.clip_profile): they bypass the convolutions, and their ScaleDescriptor joins the LSTM's
+    output before the Dense layer.
     """
-    if n_genres < 2 or time_steps < 1 or n_mels < 1:
+    if n_genres < 2 or time_steps < 1 or n_mels <= profile_bands:
         raise ModelError(f"need n_genres >= 2 and a non-empty input, got {n_genres=}, {time_steps=}, {n_mels=}")
-    mean = np.broadcast_to(np.asarray(input_mean, dtype=np.float32), (n_mels,))
-    std = np.maximum(np.broadcast_to(np.asarray(input_std, dtype=np.float32), (n_mels,)), 1e-3)
+    if profile_bands not in (0, 12):
+        raise ModelError(f"profile_bands must be 0 or 12 (pitch classes), got {profile_bands}")
     inputs = keras.Input(shape=(time_steps, n_mels), name="logmel")
-    x = layers.Normalization(axis=-1, mean=mean, variance=std**2, name="standardise")(inputs)
+    spectral = n_mels - profile_bands
+    mean = np.broadcast_to(np.asarray(input_mean, dtype=np.float32), (n_mels,))[:spectral]
+    std = np.maximum(np.broadcast_to(np.asarray(input_std, dtype=np.float32), (n_mels,)), 1e-3)[:spectral]
+    x = inputs[:, :, :spectral] if profile_bands else inputs
+    n_mels = spectral
+    x = layers.Normalization(axis=-1, mean=mean, variance=std**2, name="standardise")(x)
     x = layers.Reshape((time_steps, n_mels, 1), name="add_channel")(x)
     for i, (n_filters, pool) in enumerate(zip(params.filters, pool_sizes(time_steps, n_mels)), start=1):
         x = layers.Conv2D(n_filters, 3, padding="same", use_bias=False, name=f"conv{i}")(x)
@@ -72,6 +124,10 @@ def build_crnn(
     t, m, c = x.shape[1], x.shape[2], x.shape[3]
     x = layers.Reshape((t, m * c), name="to_sequence")(x)
     x = layers.LSTM(params.lstm_units, name="lstm")(x)
+    if profile_bands:
+        scale = ScaleDescriptor(name="scale", dtype="float32")(inputs[:, :, spectral:])  # float32 under mixed_float16
+        scale = layers.BatchNormalization(name="scale_norm")(scale)  # to the LSTM output's range, whatever the set
+        x = layers.Concatenate(name="with_scale")([x, scale])
     x = layers.Dense(params.dense_units, activation="relu", name="dense")(x)
     x = layers.Dropout(params.dropout, name="dropout")(x)
     # float32 even under mixed_float16: a float16 softmax rounds small probabilities to 0.

@@ -175,8 +175,9 @@ def train_crnn(
     try:
         with strategy.scope():
             crnn = build_crnn(
-                time_steps=time_steps, n_mels=n_mels, n_genres=n_genres, params=model, input_mean=mean, input_std=std
-            )
+                time_steps=time_steps, n_mels=n_mels, n_genres=n_genres, params=model, input_mean=mean, input_std=std,
+                profile_bands=store.config.profile_bands,
+            )  # fmt: skip
     finally:
         keras.mixed_precision.set_dtype_policy(policy)
     train_batches = FrameBatches.of_split(

@@ -251,9 +251,10 @@ def saliency_grid(saliency: np.ndarray, genres: Sequence[str], *, cfg: FeatureCo
         constrained_layout=True,
     )
     for ax, genre, grad in zip(axes.flat, genres, saliency):
+        grad = grad[:, : cfg.n_mels]  # the mel bands; pitch-class bands (chroma, clip profile) have no Hz
         top = float(np.abs(grad).max()) or 1.0
         img = librosa.display.specshow(
-            grad.T[: cfg.n_mels] / top,
+            grad.T / top,
             sr=cfg.sample_rate,
             hop_length=cfg.hop_length,
             x_axis="s",
