@@ -56,10 +56,11 @@ def whole_band_taps(semitones: int, *, n_mels: int, sr: int, chroma_bands: int =
 
 def major_key(y: np.ndarray, *, sr: int) -> int:
     """Pitch class 0..11 (C = 0) of the major key whose Krumhansl-Kessler profile best matches the clip's chroma."""
-    from genrecrnn.evaluation.baseline import _MAJOR, _correlation, audio_chroma
+    from genrecrnn.evaluation.baseline import _correlation, audio_chroma
+    from genrecrnn.features.logmel import KEY_PROFILES
 
     profile = audio_chroma(y, sr=sr).mean(axis=1)
-    return int(np.argmax([_correlation(profile, np.roll(_MAJOR, k)) for k in range(12)]))
+    return int(np.argmax([_correlation(profile, np.roll(KEY_PROFILES[0], k)) for k in range(12)]))
 
 
 def tonic_aligned(logmel_of):

@@ -30,6 +30,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from genrecrnn.data.audio import load_audio
+from genrecrnn.features.logmel import KEY_PROFILES
 from genrecrnn.features.store import FeatureStore
 from genrecrnn.util.errors import DataError
 
@@ -68,9 +69,6 @@ def clip_statistics(frames: np.ndarray, *, sr: int) -> np.ndarray:
 # genres. 4096-sample windows give 5.4 Hz bins at 22050 Hz.
 CHROMA_FFT = 4096
 CHROMA_HOP = 2048
-# Krumhansl-Kessler key profiles (C major, C minor), for a key estimate that makes the profile key-invariant.
-_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 
 
 def audio_chroma(y: np.ndarray, *, sr: int) -> np.ndarray:
@@ -89,7 +87,7 @@ def harmony_statistics(chroma: np.ndarray) -> np.ndarray:
     profile = chroma.mean(axis=1)
     profile = profile / max(float(profile.sum()), 1e-12)
     transposition_free = np.abs(np.fft.rfft(profile))[1:]
-    keys = np.array([[_correlation(profile, np.roll(p, k)) for k in range(12)] for p in (_MAJOR, _MINOR)])
+    keys = np.array([[_correlation(profile, np.roll(p, k)) for k in range(12)] for p in KEY_PROFILES])
     mode, tonic = np.unravel_index(int(keys.argmax()), keys.shape)
     relative = np.roll(chroma, -tonic, axis=0)
     flux = np.abs(np.diff(chroma, axis=1)).sum(axis=0) if chroma.shape[1] > 1 else np.zeros(1)

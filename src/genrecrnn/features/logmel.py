@@ -93,6 +93,14 @@ class FeatureConfig(FeaturesParams):
 # take about 1 MB, which fits in a core's L2 cache (about 1.5x faster than whole-clip arrays).
 _BLOCK_COLUMNS = 64
 CHROMA_BANDS = 12  # pitch classes C, C#, ..., B appended after the mel bands (features.chroma, clip_profile)
+# Krumhansl-Kessler key profiles (rows: C major, C minor): the best-correlating rotation estimates a clip's
+# key, which makes a pitch-class profile key-invariant (the CRNN's ScaleDescriptor, the rhythm/harmony baseline).
+KEY_PROFILES = np.array(
+    [
+        [6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88],
+        [6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17],
+    ]
+)
 
 
 @functools.lru_cache(maxsize=8)

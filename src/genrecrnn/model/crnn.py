@@ -19,6 +19,7 @@ from keras import layers
 
 from genrecrnn.config.outputs import MODEL_FILE
 from genrecrnn.config.sections import ModelParams
+from genrecrnn.features.logmel import KEY_PROFILES
 from genrecrnn.util.errors import ModelError
 from genrecrnn.util.fileio import atomic_path
 
@@ -40,15 +41,6 @@ def pool_sizes(time_steps: int, n_mels: int) -> list[tuple[int, int]]:
     return sizes
 
 
-# Krumhansl-Kessler key profiles (C major, C minor), as the rhythm/harmony baseline uses them.
-_KEY_PROFILES = np.array(
-    [
-        [6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88],
-        [6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17],
-    ]
-)
-
-
 @keras.saving.register_keras_serializable(package="genrecrnn")
 class ScaleDescriptor(layers.Layer):
     """Key-invariant description of a pitch-class profile (batch, time, 12) -> (batch, 18); no weights.
@@ -60,7 +52,7 @@ class ScaleDescriptor(layers.Layer):
     """
 
     def build(self, input_shape: tuple) -> None:
-        templates = _KEY_PROFILES - _KEY_PROFILES.mean(axis=1, keepdims=True)
+        templates = KEY_PROFILES - KEY_PROFILES.mean(axis=1, keepdims=True)
         templates /= np.linalg.norm(templates, axis=1, keepdims=True)
         # column 12 * mode + k: the template of key k (tonic k semitones above C) in that mode
         rotations = np.stack([np.roll(t, k) for t in templates for k in range(12)], axis=1)
@@ -111,10 +103,9 @@ def build_crnn(
     mean = np.broadcast_to(np.asarray(input_mean, dtype=np.float32), (n_mels,))[:spectral]
     std = np.maximum(np.broadcast_to(np.asarray(input_std, dtype=np.float32), (n_mels,)), 1e-3)[:spectral]
     x = inputs[:, :, :spectral] if profile_bands else inputs
-    n_mels = spectral
     x = layers.Normalization(axis=-1, mean=mean, variance=std**2, name="standardise")(x)
-    x = layers.Reshape((time_steps, n_mels, 1), name="add_channel")(x)
-    for i, (n_filters, pool) in enumerate(zip(params.filters, pool_sizes(time_steps, n_mels)), start=1):
+    x = layers.Reshape((time_steps, spectral, 1), name="add_channel")(x)
+    for i, (n_filters, pool) in enumerate(zip(params.filters, pool_sizes(time_steps, spectral)), start=1):
         x = layers.Conv2D(n_filters, 3, padding="same", use_bias=False, name=f"conv{i}")(x)
         # Pooling before batch norm: Keras 3's (unfused) batch norm then runs on a map 4-8x smaller,
         # which makes a training step about twice as fast (benchmarks/bench_training.py).
