@@ -58,7 +58,7 @@ def test_every_augmentation_keeps_shape_dtype_and_label():
                 AugmentParams(freq_masks=2, freq_mask_bands=8), ALL]:  # fmt: skip
         aug = batches(store, cfg)
         for i in range(len(aug)):
-            (x, y), (x0, y0) = aug[i], plain[i]
+            (x, y), (x0, y0) = aug.augmented(i), plain[i]
             assert x.shape == x0.shape and x.dtype == np.float32 and np.isfinite(x).all()
             if cfg.mixup:  # soft labels: still distributions, each frame keeps the larger share of its own
                 np.testing.assert_allclose(y.sum(axis=1), 1.0, rtol=1e-6)
@@ -70,13 +70,13 @@ def test_every_augmentation_keeps_shape_dtype_and_label():
 def test_augmentation_is_reproducible_from_the_seed_and_changes_each_epoch():
     store = clock_store()
     a, b, c = batches(store, ALL, seed=1), batches(store, ALL, seed=1), batches(store, ALL, seed=2)
-    np.testing.assert_array_equal(a[1][0], b[1][0])
-    assert not np.array_equal(a[1][0], c[1][0])
+    np.testing.assert_array_equal(a.augmented(1)[0], b.augmented(1)[0])
+    assert not np.array_equal(a.augmented(1)[0], c.augmented(1)[0])
     # Asking for batches out of order gives the same batch: each is seeded by (seed, epoch, index).
-    np.testing.assert_array_equal(a[0][0], batches(store, ALL, seed=1)[0][0])
-    first = a[0][0]
+    np.testing.assert_array_equal(a.augmented(0)[0], batches(store, ALL, seed=1).augmented(0)[0])
+    first = a.augmented(0)[0]
     a.on_epoch_end()
-    assert not np.array_equal(first, a[0][0])
+    assert not np.array_equal(first, a.augmented(0)[0])
 
 
 def test_without_augmentation_batches_are_the_stored_frames():
@@ -90,18 +90,20 @@ def test_without_augmentation_batches_are_the_stored_frames():
 
 def test_random_crops_read_contiguous_columns_inside_the_clip():
     store = clock_store()
-    x, _ = batches(store, AugmentParams(crop=True))[0]
+    x, _ = batches(store, AugmentParams(crop=True)).augmented(0)
     steps = np.diff(x[:, :, 0], axis=1)
     np.testing.assert_allclose(steps, 1.0, atol=1e-3)  # no tempo change: consecutive columns
     clip, column = np.divmod(x[:, 0, 0], 1000)
     assert (column + T - 1 <= 3 * T - 1 + 1e-3).all()  # never past the clip's last column
-    offsets = np.concatenate([batches(store, AugmentParams(crop=True), seed=s)[0][0][:, 0, 0] % 1000 for s in range(5)])
+    offsets = np.concatenate(
+        [batches(store, AugmentParams(crop=True), seed=s).augmented(0)[0][:, 0, 0] % 1000 for s in range(5)]
+    )
     assert len(np.unique(np.round(offsets % T, 3))) > 5  # not the fixed grid of frame starts
 
 
 def test_crops_stay_inside_a_clip_with_overlapping_frames():
     store = clock_store(hop_seconds=10 * 512 / SR)  # frames start every 10 columns, 20 long
-    x, _ = batches(store, AugmentParams(crop=True, stretch=0.2))[0]
+    x, _ = batches(store, AugmentParams(crop=True, stretch=0.2)).augmented(0)
     assert np.unique(x[:, :, 0] // 1000, axis=1).shape[1] == 1  # each crop from one clip
     assert (x[:, -1, 0] % 1000 <= 2 * 10 + T - 1 + 1e-3).all()
 
@@ -223,3 +225,43 @@ def test_key_shift_rotates_each_group_of_twelve_pitch_classes_on_its_own():
     rotation = [(c + 2) % 12 for c in range(12)]  # output class c reads class c + 2
     assert list(low[n_mels : n_mels + 12] - n_mels) == rotation
     assert list(low[n_mels + 12 :] - n_mels - 12) == rotation and np.all(weight[n_mels:] == 0)
+
+
+def test_the_loader_sends_stored_frames_and_small_draws_the_graph_turns_into_the_batch():
+    """The loader does no per-cell work: the plan holds stored frames and per-sample draws, never a new frame."""
+    store = clock_store()
+    aug = batches(store, ALL)
+    plan, y = aug[0]
+    n = len(y)
+    assert set(plan) == {"frames", "next", "read_low", "read_weight", "shift_low", "shift_high", "shift_weight",
+                         "offset", "time_mask", "freq_mask", "partner", "share", "lam"}  # fmt: skip
+    assert np.isin(plan["frames"][:, 0, 0], store.frames[:, 0, 0]).all()  # stored frames, as read
+    assert all(len(a) == n for a in plan.values())
+    assert all(a.shape[1:] in [(), (T,), (N_MELS,)] for k, a in plan.items() if k not in ("frames", "next"))
+    # Applied inside a traced graph (as in training), the plan gives the eager result bit for bit.
+    import tensorflow as tf
+
+    traced = tf.function(lambda p: augment.apply_augmentation(p, aug.fill))
+    np.testing.assert_array_equal(np.asarray(traced(plan)), aug.augmented(0)[0])
+
+
+def test_each_part_of_a_plan_does_what_its_draw_says():
+    rng = np.random.default_rng(3)
+    x = rng.normal(-40, 10, (6, T, N_MELS)).astype(np.float32)
+    fill = np.full(N_MELS, 7.0, np.float32)
+    shift = augment.draw_key_shift(np.random.default_rng(0), 6, max_semitones=3, n_mels=N_MELS, sr=SR)
+    shifts = np.random.default_rng(0).integers(-3, 4, 6)
+    out = np.asarray(augment.apply_augmentation({"frames": x, **shift}, fill))
+    for f, s, o in zip(x, shifts, out):
+        np.testing.assert_allclose(o, f @ shift_matrix(int(s), n_mels=N_MELS, sr=SR).T, rtol=1e-5, atol=1e-4)
+    offset = np.linspace(0, 1, N_MELS, dtype=np.float32)[None].repeat(6, axis=0)
+    gained = augment.apply_augmentation({"frames": x, "offset": offset}, fill)
+    np.testing.assert_array_equal(gained, x + offset[:, None])
+    time_mask, freq_mask = np.zeros((6, T), bool), np.zeros((6, N_MELS), bool)
+    time_mask[0, 3], freq_mask[1, 5] = True, True
+    masked = np.asarray(augment.apply_augmentation({"frames": x, "time_mask": time_mask, "freq_mask": freq_mask}, fill))
+    assert (masked[0, 3] == 7).all() and (masked[1, :, 5] == 7).all() and (masked == 7).sum() == N_MELS + T
+    mix = {"partner": np.array([1, 0, 2, 3, 4, 5], np.int32), "share": np.full(6, 0.25, np.float32)}
+    mixed = np.asarray(augment.apply_augmentation({"frames": x, **mix}, fill))
+    np.testing.assert_allclose(mixed[0], 0.75 * x[0] + 0.25 * x[1], rtol=1e-5)
+    np.testing.assert_array_equal(mixed[2:], x[2:])

@@ -20,7 +20,8 @@ from genrecrnn.util.errors import ConfigError
 from conftest import ROOT, two_tone_tracks
 
 CFG = FeatureConfig(n_mels=32, frame_seconds=1.0, frame_hop_seconds=1.0)
-# Run in a fresh interpreter: argv = store folder, model path, distribute, logical CPU devices, output JSON.
+# Run in a fresh interpreter: argv = store folder, model path, distribute, logical CPU devices, output JSON,
+# train.augment as JSON.
 RUN = """
 import json, sys
 import tensorflow as tf
@@ -34,7 +35,7 @@ from genrecrnn.features.store import open_feature_store
 from genrecrnn.model.train import train_crnn
 model = ModelParams(filters=(4, 4, 8, 8, 8), lstm_units=8, dense_units=8, dropout=0.0)
 train = TrainParams(epochs=3, batch_size=4, learning_rate=0.01, patience=10, warmup_epochs=0, weight_decay=0.0,
-                    distribute=distribute)
+                    distribute=distribute, augment=json.loads(sys.argv[6]))
 network, history = train_crnn(open_feature_store(store_dir), n_genres=2, model=model, train=train, seed=7, verbose=0)
 save_model(network, model_path)
 replicas = strategy_for(distribute).num_replicas_in_sync
@@ -54,10 +55,11 @@ def env(**extra):
     return {**os.environ, "PYTHONPATH": str(ROOT / "src"), "TF_CPP_MIN_LOG_LEVEL": "2", **extra}
 
 
-def run(store_dir, tmp_path, name, distribute, devices=1, **extra):
+def run(store_dir, tmp_path, name, distribute, devices=1, augment=None, **extra):
     out = tmp_path / f"{name}.json"
     model = tmp_path / f"{name}.keras"
     args = [sys.executable, "-c", RUN, str(store_dir), str(model), distribute, str(devices), str(out)]
+    args.append(json.dumps(augment or {}))
     return subprocess.Popen(args, env=env(**extra), cwd=tmp_path), out
 
 
@@ -86,6 +88,22 @@ def test_mirrored_on_two_logical_cpus_and_one_replica_matches_none(store_dir, tm
     np.testing.assert_allclose(one["loss"], none["loss"], rtol=1e-3)
     np.testing.assert_allclose(one["val_clip_accuracy"], none["val_clip_accuracy"], atol=1e-9)
     assert len(two) == 3 and np.isfinite(two["loss"]).all() and two["loss"].iloc[-1] < two["loss"].iloc[0]
+
+
+def test_augmentation_under_a_strategy_trains_on_the_batches_of_none(store_dir, tmp_path):
+    """`none` applies the plans in the training graph, a strategy in its tf.data input, on whole global batches
+    (mixup pairs frames across the batch): one replica matches `none`, two replicas train."""
+    augment = {"crop": True, "key_shift": 2, "gain_db": 6.0, "time_masks": 1, "time_mask_seconds": 0.1, "mixup": 0.4}
+    runs = {
+        "none": run(store_dir, tmp_path, "none", "none", augment=augment),
+        "one": run(store_dir, tmp_path, "one", "mirrored", devices=1, augment=augment),
+    }
+    results = {k: finish(*v) for k, v in runs.items()}
+    results["two"] = finish(*run(store_dir, tmp_path, "two", "mirrored", devices=2, augment=augment))
+    none, one, two = (pd.DataFrame(results[k]["history"]) for k in ("none", "one", "two"))
+    np.testing.assert_allclose(one["loss"], none["loss"], rtol=1e-3)
+    np.testing.assert_allclose(one["val_clip_accuracy"], none["val_clip_accuracy"], atol=1e-9)
+    assert len(two) == 3 and np.isfinite(two["loss"]).all()
 
 
 @pytest.mark.slow

@@ -193,3 +193,31 @@ def test_run_length_in_steps_scales_epochs_warmup_and_patience():
     assert run_length(by_steps, 100) == (30, 1, 10)  # 100 batches an epoch: exactly the epoch-based run
     assert run_length(by_steps, 37) == (82, 3, 27)  # ceil(3000 / 37) = 82 epochs; 82 / 30 of warm-up and patience
     assert run_length(TrainParams(epochs=30, steps=3000, patience=0), 37)[2] == 0  # patience 0 stays 0
+
+
+def test_the_training_model_augments_plans_in_its_graph_and_trains_the_classifier(store):
+    """AugmentedTraining: a plan goes through apply_augmentation, then the classifier; frames go straight
+    through; fitting it moves the classifier's weights, which is the model train_crnn returns."""
+    from genrecrnn.config.sections import AugmentParams
+    from genrecrnn.features.augment import apply_augmentation
+    from genrecrnn.features.batches import FrameBatches
+    from genrecrnn.model.crnn import build_crnn
+    from genrecrnn.model.train import AugmentedTraining, training_model
+
+    rows = store.split("train")
+    fill = np.full(store.frames.shape[2], -30.0, np.float32)
+    kw = {"n_classes": 2, "batch_size": 4, "shuffle": True, "seed": 1, "fill": fill}
+    plain = FrameBatches.of_split(store, rows, **kw)
+    batches = FrameBatches.of_split(store, rows, augment=AugmentParams(**AUGMENT), **kw)
+    crnn = build_crnn(time_steps=store.frames.shape[1], n_mels=store.frames.shape[2], n_genres=2, params=MODEL)
+    assert training_model(crnn, plain) is crnn
+    fitted = training_model(crnn, batches)
+    assert isinstance(fitted, AugmentedTraining) and fitted.classifier is crnn
+    plan, _ = batches[0]
+    frames = np.asarray(apply_augmentation(plan, fill))
+    np.testing.assert_allclose(fitted(plan), crnn(frames), rtol=1e-6)
+    np.testing.assert_array_equal(fitted(plain[0][0]), crnn(plain[0][0]))
+    before = [w.copy() for w in crnn.get_weights()]
+    fitted.compile(optimizer=keras.optimizers.Adam(0.01), loss="categorical_crossentropy")
+    fitted.fit(batches, epochs=1, verbose=0)
+    assert any(not np.array_equal(a, b) for a, b in zip(before, crnn.get_weights()))

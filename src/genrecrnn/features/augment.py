@@ -1,10 +1,13 @@
-"""Training-time augmentation of log-mel frames, vectorised over a batch with numpy.
+"""Training-time augmentation of log-mel frames: random draws in numpy, applied in TensorFlow's graph.
 
-Every function takes a seeded ``np.random.Generator`` and a batch ``x`` of shape (n, time, mels)
-in dB, and returns new arrays (inputs are never modified, so a memory-mapped store stays
-read-only). Nothing here runs at inference: only the training batches of `batches.FrameBatches`
-call `augment_batch`. The parts, each switched off by a zero in `config.AugmentParams`
-(the `train.augment` section):
+The batch loader (`batches.FrameBatches`) reads a batch's stored frames and draws every random value
+of its augmentation with a seeded ``np.random.Generator``: a *plan*, a dict of small per-sample
+arrays. `apply_augmentation` turns the plan into augmented frames (n, time, bands) in dB with
+TensorFlow ops; the training model runs it inside its training step
+(`genrecrnn.model.train.AugmentedTraining`), so the work runs on TensorFlow's own thread pool
+instead of in loader threads that compete with it for the cores (issue 20). Nothing here runs at
+inference. The parts, each switched off by a zero in `config.AugmentParams` (the `train.augment`
+section), in the order they apply:
 
 - random crop and tempo jitter: the frame is read at a random offset inside the clip (from its
   stored frame and the next one) and resampled along time by a random rate;
@@ -13,17 +16,23 @@ call `augment_batch`. The parts, each switched off by a zero in `config.AugmentP
 - SpecAugment time and frequency masks, filled with the per-band training mean;
 - mixup: pairs of frames and their one-hot labels mixed with a Beta(alpha, alpha) weight.
 
-Loops run over the handful of mask or shift values, never over samples.
+The per-part functions (`key_shift`, `gain_and_tilt`, `spec_masks`, `mixup`, `read_positions`)
+draw and apply one part eagerly, numpy in and out, for tests, plots and benchmarks.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 
 import librosa
 import numpy as np
+import tensorflow as tf
 
 from genrecrnn.config.sections import AugmentParams
+
+Plan = dict[str, np.ndarray]
+OCTAVE = 12  # pitch classes per chroma group
 
 
 def crop_positions(
@@ -43,20 +52,10 @@ def crop_positions(
     return offset[:, None] + rate[:, None] * np.arange(columns)[None, :]
 
 
-def read_positions(strips: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    """Linear interpolation of strips (n, S, mels) at fractional time positions (n, T) -> (n, T, mels)."""
-    n, span, n_mels = strips.shape
-    low = np.floor(positions).astype(np.int64)
-    weight = (positions - low).astype(strips.dtype)[:, :, None]
-    high = np.minimum(low + 1, span - 1)
-    # Gathering whole mel rows from the flattened strips is several times faster than take_along_axis.
-    rows = strips.reshape(n * span, n_mels)
-    offset = (np.arange(n) * span)[:, None]
-    a, b = rows[low + offset], rows[high + offset]
-    b -= a
-    b *= weight
-    b += a
-    return b
+def read_plan(positions: np.ndarray) -> Plan:
+    """Plan entries that read strips at fractional time positions (n, T): the column below and its weight."""
+    low = np.floor(positions)
+    return {"read_low": low.astype(np.int32), "read_weight": (positions - low).astype(np.float32)}
 
 
 @functools.lru_cache(maxsize=16)
@@ -78,9 +77,8 @@ def shift_taps(
     high, weight = np.minimum(low + 1, n_mels - 1), (position - low).astype(np.float32)
     if not chroma_bands:
         return low, high, weight
-    octave = 12  # every group of 12 pitch classes (frame chroma, clip profile) rotates on its own
-    band = np.arange(chroma_bands)
-    rotated = n_mels + band - band % octave + (band % octave - semitones) % octave
+    band = np.arange(chroma_bands)  # every group of 12 pitch classes (frame chroma, clip profile) rotates on its own
+    rotated = n_mels + band - band % OCTAVE + (band % OCTAVE - semitones) % OCTAVE
     zero = np.zeros(chroma_bands, np.float32)
     return np.concatenate([low, rotated]), np.concatenate([high, rotated]), np.concatenate([weight, zero])
 
@@ -94,46 +92,34 @@ def shift_matrix(semitones: int, *, n_mels: int, sr: int) -> np.ndarray:
     return matrix
 
 
-def key_shift(
-    rng: np.random.Generator, x: np.ndarray, *, max_semitones: int, sr: int, chroma_bands: int = 0
-) -> np.ndarray:
-    """Shift each frame of x (n, time, bands) by a whole number of semitones in [-max, max].
+def draw_key_shift(
+    rng: np.random.Generator, n: int, *, max_semitones: int, n_mels: int, sr: int, chroma_bands: int = 0
+) -> Plan:
+    """Plan entries shifting each of n frames by a whole number of semitones in [-max, max]: per-frame taps (n, bands).
 
-    The last `chroma_bands` bands (pitch classes) are rotated by the same number of semitones.
-
-    Two gathers along the mel axis and a blend, never a matrix product: numpy's matmul would start
-    OpenBLAS threads inside the loader threads, which fight TensorFlow's for the cores (50x slower
-    under load, issue 20); the taps give the same map as shift_matrix.
+    The `chroma_bands` pitch-class bands after the mel bands rotate by the same number of semitones.
     """
-    shifts = rng.integers(-max_semitones, max_semitones + 1, len(x))
-    out = np.empty_like(x)
-    for s in np.unique(shifts):  # at most 2 * max + 1 groups; gathering whole mel rows per group is fast
-        pick = np.flatnonzero(shifts == s)
-        low, high, weight = shift_taps(int(s), n_mels=x.shape[2] - chroma_bands, sr=sr, chroma_bands=chroma_bands)
-        group = x[pick]
-        a, b = group[:, :, low], group[:, :, high]
-        b -= a
-        b *= weight
-        b += a
-        out[pick] = b
-    return out
+    shifts = rng.integers(-max_semitones, max_semitones + 1, n)
+    values = np.unique(shifts)  # at most 2 * max + 1 distinct shifts: their taps are cached
+    taps = [shift_taps(int(s), n_mels=n_mels, sr=sr, chroma_bands=chroma_bands) for s in values]
+    which = np.searchsorted(values, shifts)
+    low, high, weight = (np.stack([t[k] for t in taps])[which] for k in range(3))
+    return {"shift_low": low.astype(np.int32), "shift_high": high.astype(np.int32), "shift_weight": weight}
 
 
-def gain_and_tilt(
-    rng: np.random.Generator, x: np.ndarray, *, gain_db: float, tilt_db: float, chroma_bands: int = 0
-) -> np.ndarray:
-    """Add a random level (+-gain_db) and a random linear tilt (+-tilt_db, lowest to highest band) per frame.
+def draw_gain_and_tilt(
+    rng: np.random.Generator, n: int, *, gain_db: float, tilt_db: float, n_mels: int, chroma_bands: int = 0
+) -> Plan:
+    """Plan entry adding a random level (+-gain_db) and linear tilt (+-tilt_db, lowest to highest band) per frame, dB.
 
-    The last `chroma_bands` bands (pitch classes, 0..1 per column, not dB) are left as they are.
+    The last `chroma_bands` bands (pitch classes, 0..1 per column, not dB) get 0.
     """
-    n, _, bands = x.shape
-    n_mels = bands - chroma_bands
     gain = rng.uniform(-gain_db, gain_db, n)
     tilt = rng.uniform(-tilt_db, tilt_db, n)
     ramp = np.linspace(-0.5, 0.5, n_mels)
-    out = x.copy()
-    out[:, :, :n_mels] += (gain[:, None, None] + tilt[:, None, None] * ramp[None, None, :]).astype(x.dtype)
-    return out
+    offset = np.zeros((n, n_mels + chroma_bands), np.float32)
+    offset[:, :n_mels] = gain[:, None] + tilt[:, None] * ramp[None, :]
+    return {"offset": offset}
 
 
 def _mask(rng: np.random.Generator, n: int, length: int, *, count: int, widest: int) -> np.ndarray:
@@ -147,66 +133,147 @@ def _mask(rng: np.random.Generator, n: int, length: int, *, count: int, widest: 
     return mask
 
 
-def spec_masks(
-    rng: np.random.Generator,
-    x: np.ndarray,
-    *,
-    fill: np.ndarray,
-    time_masks: int,
-    time_width: int,
-    freq_masks: int,
-    freq_width: int,
+def draw_masks(
+    rng: np.random.Generator, n: int, *, time: int, bands: int, time_masks: int, time_width: int,
+    freq_masks: int, freq_width: int,
+) -> Plan:  # fmt: skip
+    """SpecAugment plan entries: which columns (n, time) and which bands (n, bands) of each frame are blanked."""
+    return {
+        "time_mask": _mask(rng, n, time, count=time_masks, widest=time_width),
+        "freq_mask": _mask(rng, n, bands, count=freq_masks, widest=freq_width),
+    }
+
+
+def draw_mixup(rng: np.random.Generator, n: int, *, alpha: float) -> Plan:
+    """Mixup plan entries: each frame's partner (n,), its own weight lam ~ Beta(alpha, alpha) (n,) and 1 - lam (n,)."""
+    lam = rng.beta(alpha, alpha, n)
+    lam = np.maximum(lam, 1 - lam).astype(np.float32)  # the frame keeps the larger share, so it stays mostly itself
+    return {"partner": rng.permutation(n).astype(np.int32), "share": 1 - lam, "lam": lam}
+
+
+def mix_labels(y: np.ndarray, plan: Mapping[str, np.ndarray]) -> np.ndarray:
+    """One-hot labels y (n, k) mixed as the plan mixes their frames (unchanged without mixup)."""
+    if "partner" not in plan:
+        return y
+    lam = plan["lam"][:, None]
+    return (lam * y + (1 - lam) * y[plan["partner"]]).astype(y.dtype)
+
+
+def draw_augmentation(
+    rng: np.random.Generator, n: int, *, time: int, bands: int, cfg: AugmentParams, sr: int,
+    columns_per_second: float, chroma_bands: int = 0,
+) -> Plan:  # fmt: skip
+    """The plan of key shift, gain/tilt, masks and mixup for n frames (time, bands), drawn in that order.
+
+    Random crop and tempo jitter are drawn earlier, when the frames are read (`crop_positions`).
+    """
+    plan: Plan = {}
+    n_mels = bands - chroma_bands
+    if cfg.key_shift:
+        plan |= draw_key_shift(rng, n, max_semitones=cfg.key_shift, n_mels=n_mels, sr=sr, chroma_bands=chroma_bands)
+    if cfg.gain_db or cfg.tilt_db:
+        plan |= draw_gain_and_tilt(
+            rng, n, gain_db=cfg.gain_db, tilt_db=cfg.tilt_db, n_mels=n_mels, chroma_bands=chroma_bands
+        )
+    if cfg.time_masks or cfg.freq_masks:
+        plan |= draw_masks(
+            rng, n, time=time, bands=bands, time_masks=cfg.time_masks,
+            time_width=int(round(cfg.time_mask_seconds * columns_per_second)),
+            freq_masks=cfg.freq_masks, freq_width=cfg.freq_mask_bands,
+        )  # fmt: skip
+    if cfg.mixup:
+        plan |= draw_mixup(rng, n, alpha=cfg.mixup)
+    return plan
+
+
+def _blend(a: tf.Tensor, b: tf.Tensor, weight: tf.Tensor) -> tf.Tensor:
+    """a + weight * (b - a), three rounding steps in the order numpy's in-place version took (same bits)."""
+    return (b - a) * weight + a
+
+
+def _read(strips: tf.Tensor, low: tf.Tensor, weight: tf.Tensor) -> tf.Tensor:
+    """Strips (n, S, bands) read at columns low + weight (n, T), linearly interpolated -> (n, T, bands)."""
+    low = tf.cast(low, tf.int32)
+    high = tf.minimum(low + 1, tf.shape(strips)[1] - 1)
+    a = tf.gather(strips, low, axis=1, batch_dims=1)
+    b = tf.gather(strips, high, axis=1, batch_dims=1)
+    return _blend(a, b, tf.cast(weight, tf.float32)[:, :, None])
+
+
+def apply_augmentation(plan: Mapping[str, tf.Tensor], fill: np.ndarray | tf.Tensor) -> tf.Tensor:
+    """Augmented frames (n, time, bands), float32 dB, from a plan; `fill` (bands,) is what masks write.
+
+    The plan holds the stored frames ("frames", (n, time, bands)) and, for each part switched on,
+    its draws: "next" (n, extra, bands), the columns the clip's next frame adds, with "read_low" and
+    "read_weight" (n, time) for the crop; "shift_low", "shift_high", "shift_weight" (n, bands);
+    "offset" (n, bands); "time_mask" (n, time) and "freq_mask" (n, bands); "partner" and "share" (n,)
+    ("lam", the frame's own weight, is for the labels: `mix_labels`).
+    Runs eagerly or traced (the keys present decide the graph).
+    """
+    x = tf.convert_to_tensor(plan["frames"], tf.float32)
+    if "read_low" in plan:
+        x = _read(tf.concat([x, tf.cast(plan["next"], tf.float32)], axis=1), plan["read_low"], plan["read_weight"])
+    if "shift_low" in plan:
+        # Bands as rows: gathering whole rows is about 4x faster than gathering along the last axis.
+        bands = tf.transpose(x, [0, 2, 1])
+        a = tf.gather(bands, tf.cast(plan["shift_low"], tf.int32), axis=1, batch_dims=1)
+        b = tf.gather(bands, tf.cast(plan["shift_high"], tf.int32), axis=1, batch_dims=1)
+        x = tf.transpose(_blend(a, b, tf.cast(plan["shift_weight"], tf.float32)[:, :, None]), [0, 2, 1])
+    if "offset" in plan:
+        x = x + tf.cast(plan["offset"], tf.float32)[:, None, :]
+    if "time_mask" in plan:
+        blank = tf.logical_or(
+            tf.cast(plan["time_mask"], tf.bool)[:, :, None], tf.cast(plan["freq_mask"], tf.bool)[:, None, :]
+        )
+        x = tf.where(blank, tf.cast(fill, tf.float32)[None, None, :], x)
+    if "partner" in plan:
+        x = _blend(
+            x, tf.gather(x, tf.cast(plan["partner"], tf.int32)), tf.cast(plan["share"], tf.float32)[:, None, None]
+        )
+    return x
+
+
+def read_positions(strips: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Linear interpolation of strips (n, S, bands) at fractional time positions (n, T) -> (n, T, bands)."""
+    plan = read_plan(positions)
+    return np.asarray(_read(tf.convert_to_tensor(strips, tf.float32), plan["read_low"], plan["read_weight"]))
+
+
+def key_shift(
+    rng: np.random.Generator, x: np.ndarray, *, max_semitones: int, sr: int, chroma_bands: int = 0
 ) -> np.ndarray:
-    """SpecAugment: blank random time spans (columns) and mel-band spans of x (n, time, mels) with fill (mels,)."""
-    n, t, m = x.shape
-    in_time = _mask(rng, n, t, count=time_masks, widest=time_width)[:, :, None]
-    in_freq = _mask(rng, n, m, count=freq_masks, widest=freq_width)[:, None, :]
-    return np.where(in_time | in_freq, fill.astype(x.dtype)[None, None, :], x)
+    """Shift each frame of x (n, time, bands) by a whole number of semitones in [-max, max], eagerly.
+
+    The last `chroma_bands` bands (pitch classes) are rotated by the same number of semitones. Two
+    gathers along the band axis and a blend, never a matrix product; the taps give shift_matrix's map.
+    """
+    plan = draw_key_shift(rng, len(x), max_semitones=max_semitones, n_mels=x.shape[2] - chroma_bands, sr=sr,
+                          chroma_bands=chroma_bands)  # fmt: skip
+    return np.asarray(apply_augmentation({"frames": x, **plan}, np.zeros(0)))
+
+
+def gain_and_tilt(
+    rng: np.random.Generator, x: np.ndarray, *, gain_db: float, tilt_db: float, chroma_bands: int = 0
+) -> np.ndarray:
+    """Add a random level (+-gain_db) and a random linear tilt (+-tilt_db) per frame of x (n, time, bands), eagerly."""
+    plan = draw_gain_and_tilt(
+        rng, len(x), gain_db=gain_db, tilt_db=tilt_db, n_mels=x.shape[2] - chroma_bands, chroma_bands=chroma_bands
+    )
+    return np.asarray(apply_augmentation({"frames": x, **plan}, np.zeros(0)))
+
+
+def spec_masks(
+    rng: np.random.Generator, x: np.ndarray, *, fill: np.ndarray, time_masks: int, time_width: int,
+    freq_masks: int, freq_width: int,
+) -> np.ndarray:  # fmt: skip
+    """SpecAugment, eagerly: random time spans (columns) and band spans of x (n, time, bands) set to fill (bands,)."""
+    n, time, bands = x.shape
+    plan = draw_masks(rng, n, time=time, bands=bands, time_masks=time_masks, time_width=time_width,
+                      freq_masks=freq_masks, freq_width=freq_width)  # fmt: skip
+    return np.asarray(apply_augmentation({"frames": x, **plan}, fill))
 
 
 def mixup(rng: np.random.Generator, x: np.ndarray, y: np.ndarray, *, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-    """Mix each frame and its one-hot label y (n, k) with a random partner: weight lam ~ Beta(alpha, alpha)."""
-    lam = rng.beta(alpha, alpha, len(x))
-    lam = np.maximum(lam, 1 - lam).astype(x.dtype)  # the frame keeps the larger share, so it stays mostly itself
-    partner = rng.permutation(len(x))
-    mixed_x = x[partner] - x  # x + (1 - lam) (x_partner - x), computed in place in float32
-    mixed_x *= (1 - lam)[:, None, None]
-    mixed_x += x
-    mixed_y = lam[:, None] * y + (1 - lam[:, None]) * y[partner]
-    return mixed_x, mixed_y.astype(y.dtype)
-
-
-def augment_batch(
-    rng: np.random.Generator,
-    x: np.ndarray,
-    y: np.ndarray,
-    *,
-    cfg: AugmentParams,
-    sr: int,
-    columns_per_second: float,
-    fill: np.ndarray,
-    chroma_bands: int = 0,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Key shift, gain/tilt, masks and mixup of frames x (n, time, bands) in dB with one-hot labels y (n, k).
-
-    The last `chroma_bands` bands are pitch classes: key shift rotates them, gain and tilt leave them.
-
-    Random crop and tempo jitter happen earlier, when the frames are read (`crop_positions`).
-    """
-    if cfg.key_shift:
-        x = key_shift(rng, x, max_semitones=cfg.key_shift, sr=sr, chroma_bands=chroma_bands)
-    if cfg.gain_db or cfg.tilt_db:
-        x = gain_and_tilt(rng, x, gain_db=cfg.gain_db, tilt_db=cfg.tilt_db, chroma_bands=chroma_bands)
-    if cfg.time_masks or cfg.freq_masks:
-        x = spec_masks(
-            rng,
-            x,
-            fill=fill,
-            time_masks=cfg.time_masks,
-            time_width=int(round(cfg.time_mask_seconds * columns_per_second)),
-            freq_masks=cfg.freq_masks,
-            freq_width=cfg.freq_mask_bands,
-        )
-    if cfg.mixup:
-        x, y = mixup(rng, x, y, alpha=cfg.mixup)
-    return x, y
+    """Mix each frame and its one-hot label y (n, k) with a random partner, weight lam ~ Beta(alpha, alpha), eagerly."""
+    plan = draw_mixup(rng, len(x), alpha=alpha)
+    return np.asarray(apply_augmentation({"frames": x, **plan}, np.zeros(0))), mix_labels(y, plan)

@@ -1,8 +1,9 @@
 """Training batches: (frames, one-hot labels) read by row from the memory-mapped feature store, seeded.
 
 Frames are read batch by batch (an index-shuffling PyDataset), so the feature set is never copied
-into memory; batches are shuffled and augmented every epoch with generators seeded by (seed, epoch,
-batch) (`genrecrnn.features.augment`, numpy, vectorised over the batch).
+into memory; batches are shuffled every epoch, and with augmentation each batch comes with its
+augmentation plan, drawn from generators seeded by (seed, epoch, batch) (`genrecrnn.features.augment`):
+the training model applies it in its graph.
 """
 
 from __future__ import annotations
@@ -14,7 +15,14 @@ import numpy as np
 import pandas as pd
 
 from genrecrnn.config.sections import AugmentParams
-from genrecrnn.features.augment import augment_batch, crop_positions, read_positions
+from genrecrnn.features.augment import (
+    Plan,
+    apply_augmentation,
+    crop_positions,
+    draw_augmentation,
+    mix_labels,
+    read_plan,
+)
 from genrecrnn.features.logmel import FeatureConfig
 from genrecrnn.features.store import FeatureStore
 
@@ -27,9 +35,11 @@ def steps_per_epoch(n_frames: int, *, batch_size: int) -> int:
 class FrameBatches(keras.utils.PyDataset):
     """Batches of (frames, one-hot labels) read from a memory-mapped array by row index.
 
-    With `shuffle`, the order is redrawn every epoch. With `augment`, every batch is augmented
-    (`genrecrnn.features.augment`): random crops and tempo jitter read the frame together with the clip's
-    next stored frame (`next_rows`), the rest acts on the batch. All randomness comes from
+    With `shuffle`, the order is redrawn every epoch. With `augment`, a batch is (plan, labels): the
+    stored frames with the clip's next stored frame's columns (`next_rows`, for random crops and
+    tempo jitter) and every random draw of the augmentation (`genrecrnn.features.augment`), labels
+    already mixed; `apply_augmentation(plan, fill)` makes the frames, in the training model's graph
+    (`genrecrnn.model.train.AugmentedTraining`) or eagerly (`augmented`). All randomness comes from
     generators seeded by (seed, epoch, batch), so a batch does not depend on the order batches
     are asked for.
     """
@@ -50,8 +60,8 @@ class FrameBatches(keras.utils.PyDataset):
         fill: np.ndarray | None = None,
         workers: int = 1,
     ) -> None:
-        # Worker threads prepare (and augment) the next batches while the model trains on this one;
-        # numpy releases the GIL, and per-batch seeds keep the batches independent of thread timing.
+        # Worker threads read (and draw plans for) the next batches while the model trains on this one;
+        # per-batch seeds keep the batches independent of thread timing.
         super().__init__(workers=workers, use_multiprocessing=False)
         if len(rows) != len(labels):
             raise ValueError(f"{len(rows)} rows but {len(labels)} labels")
@@ -97,33 +107,35 @@ class FrameBatches(keras.utils.PyDataset):
         # Reading rows in file order keeps memmap access sequential; the batch's membership is random.
         return pick[np.argsort(self.rows[pick])]
 
-    def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+    def __getitem__(self, i: int) -> tuple[np.ndarray | Plan, np.ndarray]:
         pick = self.batch_positions(i)
         rows, y = self.rows[pick], self.onehot[self.labels[pick]]
         if self.augment is None:
             return np.asarray(self.frames[rows]), y
         rng = np.random.default_rng([self.seed, self.epoch, i])
-        x = self._read(rows, rng) if self.augment.reads_next_frame else np.asarray(self.frames[rows])
-        return augment_batch(
-            rng,
-            x,
-            y,
-            cfg=self.augment,
-            sr=self.feature_config.sample_rate,
-            columns_per_second=self.feature_config.sample_rate / self.feature_config.hop_length,
-            fill=self.fill,
-            chroma_bands=self.feature_config.n_bands - self.feature_config.n_mels,
-        )
+        plan = self._read(rows, rng) if self.augment.reads_next_frame else {"frames": np.asarray(self.frames[rows])}
+        _, time, bands = plan["frames"].shape
+        cfg = self.feature_config
+        plan |= draw_augmentation(
+            rng, len(rows), time=time, bands=bands, cfg=self.augment, sr=cfg.sample_rate,
+            columns_per_second=cfg.sample_rate / cfg.hop_length, chroma_bands=cfg.n_bands - cfg.n_mels,
+        )  # fmt: skip
+        return plan, mix_labels(y, plan)
 
-    def _read(self, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Frames (n, time, mels) read at a random offset and tempo from each row's strip (frame + next)."""
+    def augmented(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Batch i as the model trains on it: (augmented frames (n, time, bands) in dB, labels), applied eagerly."""
+        x, y = self[i]
+        return (np.asarray(apply_augmentation(x, self.fill)), y) if self.augment is not None else (x, y)
+
+    def _read(self, rows: np.ndarray, rng: np.random.Generator) -> Plan:
+        """Plan entries reading each row's strip (frame + the next frame's new columns) at a random offset and tempo."""
         first = np.asarray(self.frames[rows])
         columns = first.shape[1]
         nxt = self.next_rows[rows]  # non-decreasing, as rows are sorted: still a sequential read
-        strips = np.concatenate([first, np.asarray(self.frames[nxt])[:, columns - self.extra :]], axis=1)
+        extra = np.asarray(self.frames[nxt])[:, columns - self.extra :]
         span = np.where(nxt != rows, columns + self.extra, columns)  # a clip's last frame has no next
         positions = crop_positions(rng, span, columns=columns, crop=self.augment.crop, stretch=self.augment.stretch)
-        return read_positions(strips, positions)
+        return {"frames": first, "next": extra, **read_plan(positions)}
 
     def _order(self) -> np.ndarray:
         """This epoch's sample order: a seeded permutation if shuffling, else file order."""

@@ -128,7 +128,8 @@ class ValClipScores(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         probs, labels = [], []
-        predict = frame_predictor(self.model)  # traced once: an eager call runs the LSTM step by step in Python
+        # AugmentedTraining scores its classifier. Traced once: an eager call runs the LSTM step by step in Python.
+        predict = frame_predictor(getattr(self.model, "classifier", self.model))
         for i in range(len(self.batches)):
             x, y = self.batches[i]
             probs.append(predict(x))

@@ -6,8 +6,8 @@ there is no GPU) or `multi_worker` (MultiWorkerMirroredStrategy; each machine ru
 with its own TF_CONFIG). The global batch (`train.batch_size`) is split across all replicas.
 
 The input is a tf.data pipeline over the sharded feature store: a parallel, deterministic
-interleave over batch numbers, each element one batch read from the memory-mapped shards (and
-augmented) by `FrameBatches`, then prefetch. The batches are the ones the `none` path trains on,
+interleave over batch numbers, each element one batch read from the memory-mapped shards (with
+its augmentation plan) by `FrameBatches`, then prefetch. The batches are the ones the `none` path trains on,
 so one replica trains on the same data in the same order as `none`.
 """
 
@@ -23,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from genrecrnn.config.sections import DISTRIBUTE as STRATEGIES
+from genrecrnn.features.augment import apply_augmentation
 from genrecrnn.util.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,9 @@ def batch_dataset(
     drawn here from Python's `random` exactly as Keras draws it for a PyDataset under
     fit(shuffle=True), and training epoch e gets the batches FrameBatches gives `first_epoch` + e
     epochs on, so one replica trains on the batches of `distribute: none`, in the same order. (A run
-    resumed from a checkpoint restarts this sequence at its first epoch.)
+    resumed from a checkpoint restarts this sequence at its first epoch.) Augmentation plans are
+    applied here, on whole global batches (mixup pairs frames across the batch, so a replica's share
+    cannot apply them).
     """
     n = len(batches)
     orders = []
@@ -75,20 +78,23 @@ def batch_dataset(
                 per_epoch.pop(epoch - 2, None)  # reads never lag more than an epoch behind
             return per_epoch[epoch]
 
-    x0, y0 = batches[0]
-    x_spec = tf.TensorSpec((None, *x0.shape[1:]), tf.float32)
-    y_spec = tf.TensorSpec((None, *y0.shape[1:]), tf.float32)
+    x0, y0 = batches[0]  # frames, or an augmentation plan (a dict of arrays): one spec per array
+    flat = tf.nest.flatten(x0) + [y0]
+    specs = [tf.TensorSpec((None, *np.shape(a)[1:]), tf.as_dtype(np.asarray(a).dtype)) for a in flat]
 
-    def read(step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def read(step: np.ndarray) -> list[np.ndarray]:
         epoch, position = divmod(int(step), n)
         x, y = epoch_batches(epoch)[orders[epoch][position]]
-        return np.asarray(x, np.float32), np.asarray(y, np.float32)
+        return [np.asarray(a, s.dtype.as_numpy_dtype) for a, s in zip(tf.nest.flatten(x) + [y], specs)]
 
     def one_batch(step: tf.Tensor) -> tf.data.Dataset:
-        x, y = tf.numpy_function(read, [step], (tf.float32, tf.float32), stateful=False)
-        x.set_shape(x_spec.shape)
-        y.set_shape(y_spec.shape)
-        return tf.data.Dataset.from_tensors((x, y))
+        arrays = tf.numpy_function(read, [step], [s.dtype for s in specs], stateful=False)
+        for a, s in zip(arrays, specs):
+            a.set_shape(s.shape)
+        x = tf.nest.pack_sequence_as(x0, arrays[:-1])
+        return tf.data.Dataset.from_tensors(
+            (apply_augmentation(x, batches.fill) if isinstance(x, dict) else x, arrays[-1])
+        )
 
     dataset = (
         tf.data.Dataset.range(epochs * n)

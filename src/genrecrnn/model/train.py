@@ -1,7 +1,8 @@
 """Training: AdamW + cross-entropy on augmented frames, epoch chosen on clip-level validation, seeded, resumable.
 
 The batches come from `genrecrnn.features.batches.FrameBatches` (read from the memory-mapped feature store,
-shuffled and augmented every epoch with seeded generators); this module holds `train_crnn`, its
+shuffled every epoch, each with an augmentation plan drawn from seeded generators); this module holds
+`train_crnn`, `AugmentedTraining` (the model that applies those plans in its training graph), the
 schedule and input statistics; the callbacks (clip-level validation, resumable early stopping) are in
 :mod:`genrecrnn.model.callbacks`.
 """
@@ -13,6 +14,7 @@ import json
 import logging
 import math
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 import keras
@@ -22,6 +24,7 @@ import tensorflow as tf
 
 from genrecrnn.config.outputs import CHECKPOINT_LOG
 from genrecrnn.config.sections import AugmentParams, ModelParams, TrainParams
+from genrecrnn.features.augment import apply_augmentation
 from genrecrnn.features.batches import FrameBatches
 from genrecrnn.features.store import FeatureStore
 from genrecrnn.model.callbacks import ResumableEarlyStopping, ResumeBatches, ValClipScores
@@ -110,9 +113,35 @@ def augmentation_example(
     )  # fmt: skip
     batches.skip_epochs(1)  # Keras's fit advances a PyDataset by one epoch before the first (see train_crnn)
     pick = batches.batch_positions(0)[:count]
-    x, y = batches[0]
+    x, y = batches.augmented(0)
     original = np.asarray(store.frames[batches.rows[pick]])
     return original, x[:count], batches.onehot[batches.labels[pick]], y[:count]
+
+
+class AugmentedTraining(keras.Model):
+    """The classifier as `fit` trains it on augmented batches: a plan (a dict, see FrameBatches) is applied
+    in the graph, then the classifier; plain frames (validation) go straight to the classifier.
+
+    Augmenting inside the training step runs that work on TensorFlow's thread pool, between its ops,
+    rather than in loader threads that take cores from it mid-step (issue 20). Holds no weights of
+    its own: training it trains `classifier`, which is what gets saved.
+    """
+
+    def __init__(self, classifier: keras.Model, fill: np.ndarray) -> None:
+        super().__init__(name="augmented_training")
+        self.classifier = classifier
+        self.fill = np.asarray(fill, np.float32)  # what SpecAugment masks write, per band (the training mean)
+        self.built = classifier.built
+
+    def call(self, inputs, training: bool = False):
+        if isinstance(inputs, Mapping):
+            inputs = apply_augmentation(inputs, self.fill)
+        return self.classifier(inputs, training=training)
+
+
+def training_model(classifier: keras.Model, batches: FrameBatches) -> keras.Model:
+    """The model `fit` runs on `batches`: AugmentedTraining around the classifier if they carry plans, else itself."""
+    return classifier if batches.augment is None else AugmentedTraining(classifier, batches.fill)
 
 
 def _augment_of(train: TrainParams) -> AugmentParams | None:
@@ -191,7 +220,9 @@ def train_crnn(
     )
     # One-hot labels, so that mixup's soft labels and plain ones go through the same loss.
     with strategy.scope():
-        crnn.compile(
+        # Under a strategy the tf.data input applies the plans (batch_dataset); fit then sees frames.
+        fitted = training_model(crnn, train_batches) if train.distribute == "none" else crnn
+        fitted.compile(
             optimizer=keras.optimizers.AdamW(schedule, weight_decay=train.weight_decay),
             loss=keras.losses.CategoricalCrossentropy(),
             metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
@@ -236,14 +267,14 @@ def train_crnn(
     ]
     if train.distribute == "none":
         with single_threaded_blas():
-            result = crnn.fit(train_batches, epochs=epochs, callbacks=callbacks, verbose=verbose)
+            result = fitted.fit(train_batches, epochs=epochs, callbacks=callbacks, verbose=verbose)
     else:
         # Keras's fit advances a PyDataset by one epoch before the first (EpochIterator.reset calls
         # on_epoch_end), so `none` trains epoch e on the FrameBatches of epoch e + 1: so does tf.data.
         dataset = batch_dataset(train_batches, epochs=epochs, first_epoch=1)
-        fit_under_strategy(crnn, val_batches[0])
+        fit_under_strategy(fitted, val_batches[0])
         with single_threaded_blas():
-            result = crnn.fit(
+            result = fitted.fit(
                 dataset,
                 epochs=epochs,
                 steps_per_epoch=len(train_batches),
