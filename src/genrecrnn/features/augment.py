@@ -17,7 +17,7 @@ section), in the order they apply:
 - mixup: pairs of frames and their one-hot labels mixed with a Beta(alpha, alpha) weight.
 
 The per-part functions (`key_shift`, `gain_and_tilt`, `spec_masks`, `mixup`, `read_positions`)
-draw and apply one part eagerly, numpy in and out, for tests, plots and benchmarks.
+draw and apply one part eagerly, numpy in and out (the tests check each part through them).
 """
 
 from __future__ import annotations
