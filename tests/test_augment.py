@@ -234,7 +234,7 @@ def test_the_loader_sends_stored_frames_and_small_draws_the_graph_turns_into_the
     plan, y = aug[0]
     n = len(y)
     assert set(plan) == {"frames", "next", "read_low", "read_weight", "shift_low", "shift_high", "shift_weight",
-                         "offset", "time_mask", "freq_mask", "partner", "share", "lam"}  # fmt: skip
+                         "offset", "time_mask", "freq_mask", "partner", "lam"}  # fmt: skip
     assert np.isin(plan["frames"][:, 0, 0], store.frames[:, 0, 0]).all()  # stored frames, as read
     assert all(len(a) == n for a in plan.values())
     assert all(a.shape[1:] in [(), (T,), (N_MELS,)] for k, a in plan.items() if k not in ("frames", "next"))
@@ -261,7 +261,7 @@ def test_each_part_of_a_plan_does_what_its_draw_says():
     time_mask[0, 3], freq_mask[1, 5] = True, True
     masked = np.asarray(augment.apply_augmentation({"frames": x, "time_mask": time_mask, "freq_mask": freq_mask}, fill))
     assert (masked[0, 3] == 7).all() and (masked[1, :, 5] == 7).all() and (masked == 7).sum() == N_MELS + T
-    mix = {"partner": np.array([1, 0, 2, 3, 4, 5], np.int32), "share": np.full(6, 0.25, np.float32)}
+    mix = {"partner": np.array([1, 0, 2, 3, 4, 5], np.int32), "lam": np.full(6, 0.75, np.float32)}
     mixed = np.asarray(augment.apply_augmentation({"frames": x, **mix}, fill))
     np.testing.assert_allclose(mixed[0], 0.75 * x[0] + 0.25 * x[1], rtol=1e-5)
     np.testing.assert_array_equal(mixed[2:], x[2:])

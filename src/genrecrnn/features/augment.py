@@ -145,10 +145,10 @@ def draw_masks(
 
 
 def draw_mixup(rng: np.random.Generator, n: int, *, alpha: float) -> Plan:
-    """Mixup plan entries: each frame's partner (n,), its own weight lam ~ Beta(alpha, alpha) (n,) and 1 - lam (n,)."""
+    """Mixup plan entries: each frame's partner (n,) and its own weight lam ~ Beta(alpha, alpha) (n,)."""
     lam = rng.beta(alpha, alpha, n)
     lam = np.maximum(lam, 1 - lam).astype(np.float32)  # the frame keeps the larger share, so it stays mostly itself
-    return {"partner": rng.permutation(n).astype(np.int32), "share": 1 - lam, "lam": lam}
+    return {"partner": rng.permutation(n).astype(np.int32), "lam": lam}
 
 
 def mix_labels(y: np.ndarray, plan: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -206,8 +206,8 @@ def apply_augmentation(plan: Mapping[str, tf.Tensor], fill: np.ndarray | tf.Tens
     The plan holds the stored frames ("frames", (n, time, bands)) and, for each part switched on,
     its draws: "next" (n, extra, bands), the columns the clip's next frame adds, with "read_low" and
     "read_weight" (n, time) for the crop; "shift_low", "shift_high", "shift_weight" (n, bands);
-    "offset" (n, bands); "time_mask" (n, time) and "freq_mask" (n, bands); "partner" and "share" (n,)
-    ("lam", the frame's own weight, is for the labels: `mix_labels`).
+    "offset" (n, bands); "time_mask" (n, time) and "freq_mask" (n, bands); "partner" and "lam" (n,),
+    the frame's own weight (the labels mix the same way: `mix_labels`).
     Runs eagerly or traced (the keys present decide the graph).
     """
     x = tf.convert_to_tensor(plan["frames"], tf.float32)
@@ -227,9 +227,8 @@ def apply_augmentation(plan: Mapping[str, tf.Tensor], fill: np.ndarray | tf.Tens
         )
         x = tf.where(blank, tf.cast(fill, tf.float32)[None, None, :], x)
     if "partner" in plan:
-        x = _blend(
-            x, tf.gather(x, tf.cast(plan["partner"], tf.int32)), tf.cast(plan["share"], tf.float32)[:, None, None]
-        )
+        share = 1.0 - tf.cast(plan["lam"], tf.float32)  # the partner's weight
+        x = _blend(x, tf.gather(x, tf.cast(plan["partner"], tf.int32)), share[:, None, None])
     return x
 
 
